@@ -1,0 +1,173 @@
+// Wires LoginSessions to TCP listeners and enforces the limits that keep a
+// hostile crowd from exhausting the sensor: connections overall and per source
+// address, session lifetime, written-but-unread output. Over a limit, new
+// connections are shed (closed at once); the server never stops accepting.
+import net from 'node:net';
+import { uuidv7 } from '../events/id.ts';
+import type { LoginEvent } from '../events/login-event.ts';
+import type { EventSink } from '../store/store.ts';
+import { LoginSession, defaultLimits, type SessionLimits } from './session.ts';
+import type { Persona } from './persona.ts';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface ServerLimits extends SessionLimits {
+  maxConnections: number;
+  maxConnectionsPerSource: number;
+  /** Output a client leaves unread before it is hung up on. */
+  maxUnreadOutput: number;
+  backlog: number;
+}
+
+export const defaultServerLimits: ServerLimits = {
+  ...defaultLimits,
+  maxConnections: 20_000,
+  // Hydra runs 16 tasks by default, Ncrack and Medusa fewer: their credentials are the intelligence.
+  maxConnectionsPerSource: 64,
+  maxUnreadOutput: 64 * 1024,
+  backlog: 4096,
+};
+
+const CLOSE_GRACE_MS = 2000;
+
+export interface SensorCounters {
+  accepted: number;
+  shed: number;
+  open: number;
+  attempts: number;
+  /** Credentials the sink failed to record (the client got no reply). */
+  recordFailures: number;
+}
+
+export interface SensorOptions {
+  sensorId: string;
+  listen: ListenAddress[];
+  persona: Persona;
+  sink: EventSink;
+  limits?: Partial<ServerLimits>;
+  onError?(err: unknown): void;
+}
+
+/** "::ffff:1.2.3.4" -> "1.2.3.4": one spelling per address, whichever stack it came in on. */
+export function normalizeAddress(address: string | undefined): string {
+  if (!address) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+export class Sensor {
+  readonly counters: SensorCounters = { accepted: 0, shed: 0, open: 0, attempts: 0, recordFailures: 0 };
+  private readonly limits: ServerLimits;
+  private readonly servers: net.Server[] = [];
+  private readonly perSource = new Map<string, number>();
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(private readonly options: SensorOptions) {
+    this.limits = { ...defaultServerLimits, ...options.limits };
+  }
+
+  /** Starts every listener; resolves with the bound addresses (port 0 gets a free port). */
+  async listen(): Promise<ListenAddress[]> {
+    const bound: ListenAddress[] = [];
+    for (const { host, port } of this.options.listen) {
+      const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+      server.on('error', (err) => this.options.onError?.(err));
+      this.servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        // `::` also takes IPv4 (dual stack) unless the system forbids it.
+        server.listen({ host, port, backlog: this.limits.backlog, ipv6Only: false }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.address() as net.AddressInfo;
+      bound.push({ host: address.address, port: address.port });
+    }
+    return bound;
+  }
+
+  /** Stops accepting and hangs up every connection. */
+  async close(): Promise<void> {
+    const closed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all(closed);
+  }
+
+  private accept(socket: net.Socket): void {
+    const source = normalizeAddress(socket.remoteAddress);
+    const fromSource = this.perSource.get(source) ?? 0;
+    if (this.counters.open >= this.limits.maxConnections || fromSource >= this.limits.maxConnectionsPerSource) {
+      this.counters.shed++;
+      socket.on('error', () => {});
+      socket.resetAndDestroy();
+      return;
+    }
+    this.counters.accepted++;
+    this.counters.open++;
+    this.perSource.set(source, fromSource + 1);
+    this.sockets.add(socket);
+
+    const sessionId = uuidv7();
+    const srcPort = socket.remotePort ?? 0;
+    const dstIp = normalizeAddress(socket.localAddress);
+    const dstPort = socket.localPort ?? 0;
+    const { sensorId, sink, persona } = this.options;
+    const limits = this.limits;
+    const counters = this.counters;
+
+    const session = new LoginSession(
+      persona,
+      {
+        write(bytes) {
+          if (socket.writableLength > limits.maxUnreadOutput) socket.destroy();
+          else socket.write(bytes);
+        },
+        close() {
+          // Let the last words drain, but do not wait on a client that never reads.
+          socket.end();
+          setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+        },
+        submit(c) {
+          const now = Date.now();
+          const event: LoginEvent = {
+            id: uuidv7(now),
+            time: now,
+            sensor: sensorId,
+            src_ip: source,
+            src_port: srcPort,
+            dst_ip: dstIp,
+            dst_port: dstPort,
+            session: sessionId,
+            attempt: c.attempt,
+            username: c.username,
+            password: c.password,
+            client: c.client,
+          };
+          return sink.record(event).then(() => {
+            counters.attempts++;
+          });
+        },
+        error: (err) => {
+          counters.recordFailures++;
+          this.options.onError?.(err);
+        },
+      },
+      limits,
+    );
+
+    socket.on('data', (chunk) => session.receive(chunk));
+    socket.on('error', () => {}); // resets and timeouts end in 'close' below
+    socket.on('close', () => {
+      session.end();
+      this.sockets.delete(socket);
+      counters.open--;
+      const n = (this.perSource.get(source) ?? 1) - 1;
+      if (n === 0) this.perSource.delete(source);
+      else this.perSource.set(source, n);
+    });
+    session.start();
+  }
+}

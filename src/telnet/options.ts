@@ -1,0 +1,128 @@
+// Option negotiation by the Q method of RFC 1143: for each option and each
+// side, NO / YES / WANTNO / WANTYES plus a one-slot queue, so that we never
+// answer a request for the state we are already in and no negotiation loops.
+// Pure: replies go out through `send`, agreed changes through `changed`.
+import { DO, DONT, WILL, WONT } from './constants.ts';
+
+const NO = 0;
+const YES = 1;
+const WANTNO = 2;
+const WANTYES = 3;
+const OPPOSITE = 4; // queue bit, stored beside the 2-bit state
+
+/** "us": options we perform (answer DO/DONT with WILL/WONT); "him": options the client performs. */
+export type Side = 'us' | 'him';
+
+export interface OptionPolicy {
+  /** Options we agree to perform when the client asks (DO). */
+  us: ReadonlySet<number>;
+  /** Options we agree the client may perform when it offers (WILL). */
+  him: ReadonlySet<number>;
+}
+
+export interface OptionCallbacks {
+  send(verb: number, option: number): void;
+  changed(side: Side, option: number, enabled: boolean): void;
+}
+
+export class OptionTable {
+  // One byte per option and side: 2 bits state, 1 bit queue. 512 bytes a connection.
+  private readonly us = new Uint8Array(256);
+  private readonly him = new Uint8Array(256);
+
+  constructor(
+    private readonly policy: OptionPolicy,
+    private readonly cb: OptionCallbacks,
+  ) {}
+
+  enabled(side: Side, option: number): boolean {
+    return ((side === 'us' ? this.us : this.him)[option]! & 3) === YES;
+  }
+
+  /** True while the option is off and not being asked for (a refusal was final). */
+  refused(side: Side, option: number): boolean {
+    return (side === 'us' ? this.us : this.him)[option] === NO;
+  }
+
+  /** Ask for an option: we offer to perform it (us, WILL) or ask the client to (him, DO). */
+  request(side: Side, option: number, enable: boolean): void {
+    const table = side === 'us' ? this.us : this.him;
+    const [yesVerb, noVerb] = side === 'us' ? [WILL, WONT] : [DO, DONT];
+    const q = table[option]!;
+    const state = q & 3;
+    const queued = (q & OPPOSITE) !== 0;
+    const want = enable ? YES : NO;
+    if (state === want) return;
+    if (state === NO || state === YES) {
+      table[option] = enable ? WANTYES : WANTNO;
+      this.cb.send(enable ? yesVerb : noVerb, option);
+    } else if ((state === WANTYES) !== enable) {
+      // Negotiating the other way: queue the reversal, once.
+      if (!queued) table[option] = state | OPPOSITE;
+    } else if (queued) {
+      table[option] = state; // cancel a queued reversal
+    }
+  }
+
+  /** Handle a received WILL/WONT/DO/DONT. */
+  receive(verb: number, option: number): void {
+    const side: Side = verb === DO || verb === DONT ? 'us' : 'him';
+    const table = side === 'us' ? this.us : this.him;
+    const [yesVerb, noVerb] = side === 'us' ? [WILL, WONT] : [DO, DONT];
+    const positive = verb === WILL || verb === DO;
+    const q = table[option]!;
+    const state = q & 3;
+    const queued = (q & OPPOSITE) !== 0;
+    const set = (next: number, enabledNow?: boolean) => {
+      table[option] = next;
+      if (enabledNow !== undefined) this.cb.changed(side, option, enabledNow);
+    };
+
+    if (positive) {
+      switch (state) {
+        case NO:
+          if (this.policy[side].has(option)) {
+            this.cb.send(yesVerb, option);
+            set(YES, true);
+          } else {
+            this.cb.send(noVerb, option);
+          }
+          return;
+        case YES:
+          return;
+        case WANTNO:
+          // An answer of "yes" to our "no": take it as the client's choice.
+          set(queued ? YES : NO, queued ? true : undefined);
+          return;
+        case WANTYES:
+          if (queued) {
+            set(WANTNO, true);
+            this.cb.send(noVerb, option);
+          } else {
+            set(YES, true);
+          }
+          return;
+      }
+    } else {
+      switch (state) {
+        case NO:
+          return;
+        case YES:
+          set(NO, false);
+          this.cb.send(noVerb, option);
+          return;
+        case WANTNO:
+          if (queued) {
+            set(WANTYES, false);
+            this.cb.send(yesVerb, option);
+          } else {
+            set(NO, false);
+          }
+          return;
+        case WANTYES:
+          set(NO); // refused
+          return;
+      }
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { OptionTable, type Side } from '../../src/telnet/options.ts';
+import { DO, DONT, Option, WILL, WONT, negotiationName } from '../../src/telnet/constants.ts';
+
+function table(us: number[] = [Option.ECHO, Option.SGA], him: number[] = [Option.NAWS, Option.TTYPE]) {
+  const sent: string[] = [];
+  const changes: string[] = [];
+  const t = new OptionTable(
+    { us: new Set(us), him: new Set(him) },
+    {
+      send: (verb, option) => sent.push(negotiationName(verb, option)),
+      changed: (side: Side, option, on) => changes.push(`${side} ${option} ${on}`),
+    },
+  );
+  return { t, sent, changes };
+}
+
+test('accepts offers in the policy and refuses the rest', () => {
+  const { t, sent } = table();
+  t.receive(WILL, Option.NAWS);
+  t.receive(WILL, Option.LINEMODE);
+  t.receive(DO, Option.ECHO);
+  t.receive(DO, Option.LOGOUT);
+  assert.deepEqual(sent, ['DO NAWS', 'DONT LINEMODE', 'WILL ECHO', 'WONT LOGOUT']);
+  assert.ok(t.enabled('him', Option.NAWS) && t.enabled('us', Option.ECHO));
+  assert.ok(!t.enabled('him', Option.LINEMODE));
+});
+
+test('an answer to our own request is not answered again (no loops)', () => {
+  const { t, sent } = table();
+  t.request('us', Option.ECHO, true);
+  t.request('him', Option.NAWS, true);
+  assert.deepEqual(sent, ['WILL ECHO', 'DO NAWS']);
+  t.receive(DO, Option.ECHO);
+  t.receive(WILL, Option.NAWS);
+  t.receive(WILL, Option.NAWS); // repeated: already YES
+  assert.deepEqual(sent, ['WILL ECHO', 'DO NAWS']);
+  assert.ok(t.enabled('us', Option.ECHO) && t.enabled('him', Option.NAWS));
+});
+
+test('a refusal of our request is final and unanswered', () => {
+  const { t, sent } = table();
+  t.request('us', Option.ECHO, true);
+  t.receive(DONT, Option.ECHO);
+  t.receive(DONT, Option.ECHO);
+  assert.deepEqual(sent, ['WILL ECHO']);
+  assert.ok(t.refused('us', Option.ECHO));
+});
+
+test('a client switching an enabled option off is acknowledged once', () => {
+  const { t, sent } = table();
+  t.receive(WILL, Option.NAWS);
+  t.receive(WONT, Option.NAWS);
+  t.receive(WONT, Option.NAWS);
+  assert.deepEqual(sent, ['DO NAWS', 'DONT NAWS']);
+});
+
+test('property: any negotiation sequence sends at most one reply per received command', () => {
+  const verb = fc.constantFrom(WILL, WONT, DO, DONT);
+  const option = fc.constantFrom(Option.ECHO, Option.SGA, Option.NAWS, Option.LINEMODE, 200);
+  fc.assert(
+    fc.property(fc.array(fc.tuple(verb, option), { maxLength: 100 }), (received) => {
+      const { t, sent } = table();
+      t.request('us', Option.ECHO, true);
+      t.request('him', Option.NAWS, true);
+      let before = sent.length;
+      for (const [v, o] of received) {
+        t.receive(v, o);
+        assert.ok(sent.length - before <= 1);
+        before = sent.length;
+      }
+    }),
+  );
+});
