@@ -22,3 +22,47 @@ export interface Store extends EventSink {
 
 /** What a read-only opening offers: reading events while another process writes. */
 export type EventReader = Pick<Store, 'events' | 'close'>;
+
+// What the feed builder reads (src/feed). A separate interface, so that each
+// store implements it when it can; other stores are read through their
+// events (src/feed/source.ts), which is exact but costs O(events).
+
+/** The fields of a LoginEvent that the feed uses. */
+export type FeedEvent = Pick<LoginEvent, 'src_ip' | 'time' | 'sensor' | 'username' | 'password'>;
+
+/** A per-address summary kept as events are stored (format: src/feed/summary.ts). */
+export interface AddressSummaryRow {
+  /** Canonical address text. */
+  ip: string;
+  /** Its newest attempt (ms). */
+  last: number;
+  /** The summary itself, when asked for. */
+  data?: Uint8Array;
+}
+
+/** One consistent view of a store for one feed build. */
+export interface FeedSnapshot {
+  /** Present when the store keeps per-address summaries. */
+  summaries?: {
+    /** The newest attempt of any address; null when there is none. */
+    newest(): Promise<number | null>;
+    /** The addresses whose newest attempt is at or after `since`, a page at a time. */
+    read(since: number, withData: boolean): AsyncIterable<AddressSummaryRow[]>;
+  };
+  /** Events with from <= time < to, a page at a time, in no particular order. */
+  events(from: number, to: number): AsyncIterable<FeedEvent[]>;
+  close(): Promise<void>;
+}
+
+/** A sensor and its own addresses (configured, reported, or seen as the destination of its events). */
+export interface SensorRecord {
+  id: string;
+  addresses: string[];
+  firstSeen: number;
+  lastSeen: number;
+}
+
+export interface FeedSource {
+  feedSnapshot(): Promise<FeedSnapshot>;
+  sensors(): Promise<SensorRecord[]>;
+}
