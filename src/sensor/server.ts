@@ -118,6 +118,10 @@ export class Sensor {
     const limits = this.limits;
     const counters = this.counters;
 
+    // After our hang-up the socket is still read, to see the client's FIN at
+    // once, but a client that keeps sending is cut off at the input limit.
+    let hungUp = false;
+    let afterHangUp = 0;
     const session = new LoginSession(
       persona,
       {
@@ -127,6 +131,7 @@ export class Sensor {
         },
         close() {
           // Let the last words drain, but do not wait on a client that never reads.
+          hungUp = true;
           socket.end();
           setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
         },
@@ -158,7 +163,11 @@ export class Sensor {
       limits,
     );
 
-    socket.on('data', (chunk) => session.receive(chunk));
+    socket.on('data', (chunk) => {
+      if (!hungUp) return session.receive(chunk);
+      afterHangUp += chunk.length;
+      if (afterHangUp > limits.maxInput) socket.destroy();
+    });
     socket.on('error', () => {}); // resets and timeouts end in 'close' below
     socket.on('close', () => {
       session.end();

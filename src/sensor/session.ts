@@ -63,6 +63,8 @@ const MAX_RECORDED_OPTIONS = 32;
 const MAX_TTYPES = 4;
 const MAX_ENV = 16;
 const MAX_ENV_TEXT = 128;
+/** Lines typed ahead of a prompt that are kept: two credentials. */
+const MAX_HELD_LINES = 4;
 
 const BS = 8;
 const DEL = 127;
@@ -127,7 +129,8 @@ export class LoginSession implements TelnetEvents {
   private lastInput = 0;
   /** Input that arrives while no prompt is up, replayed when the next one is (like a tty's typeahead). */
   private held: (Uint8Array | null)[] = [];
-  private heldBytes = 0;
+  private heldLines = 0;
+  private heldLineBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
 
@@ -212,7 +215,9 @@ export class LoginSession implements TelnetEvents {
   // --- the login conversation ---
 
   private typed(bytes: Uint8Array): void {
-    const echo = this.phase === Phase.Username && !this.options.refused('us', Option.ECHO);
+    // Echoed whatever the client said about ECHO: a BusyBox tty echoes, and Ncrack
+    // (which answers WILL ECHO with DONT ECHO) waits for each echoed byte.
+    const echo = this.phase === Phase.Username;
     let echoFrom = -1; // start of a run of bytes to echo as they are
     for (let i = 0; i < bytes.length; i++) {
       const b = bytes[i]!;
@@ -240,7 +245,7 @@ export class LoginSession implements TelnetEvents {
   }
 
   private usernameDone(): void {
-    if (!this.options.refused('us', Option.ECHO)) this.out.push(CRLF);
+    this.out.push(CRLF);
     if (this.lineLength === 0) {
       if (++this.emptyUsernames >= this.persona.maxEmptyUsernames) return this.hangUp();
       this.out.push(this.script.loginPrompt);
@@ -286,7 +291,8 @@ export class LoginSession implements TelnetEvents {
     this.phase = Phase.Username;
     const held = this.held;
     this.held = [];
-    this.heldBytes = 0;
+    this.heldLines = 0;
+    this.heldLineBytes = 0;
     for (const piece of held) {
       if (piece) this.data(piece);
       else this.eol();
@@ -294,11 +300,20 @@ export class LoginSession implements TelnetEvents {
     this.flush();
   }
 
+  // Typeahead is bounded by lines, each cut like a typed line, so that a
+  // dropped piece never shifts a password into the username field.
   private hold(piece: Uint8Array | null): void {
-    const size = piece ? piece.length : 1;
-    if (this.heldBytes + size > 2 * this.limits.maxLine) return; // typeahead is bounded
-    this.heldBytes += size;
-    this.held.push(piece && piece.slice());
+    if (this.heldLines >= MAX_HELD_LINES) return;
+    if (piece === null) {
+      this.held.push(null);
+      this.heldLines++;
+      this.heldLineBytes = 0;
+      return;
+    }
+    const keep = Math.min(piece.length, this.limits.maxLine - this.heldLineBytes);
+    if (keep <= 0) return;
+    this.held.push(piece.slice(0, keep));
+    this.heldLineBytes += keep;
   }
 
   // One watchdog timer per connection for both the idle timeout and the

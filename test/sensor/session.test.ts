@@ -118,14 +118,26 @@ test('credentials keep every byte: non-UTF-8, 0xFF (sent as IAC IAC) and control
   assert.deepEqual([...h.credentials[0]!.password], [0x00, 0xff, 0xfe]);
 });
 
-test('does not echo when the client refuses WILL ECHO', () => {
+test('echoes the username even when the client refuses WILL ECHO, as a BusyBox tty does (Ncrack waits for it)', () => {
   const h = harness();
   h.session.start();
   h.send([0xff, 0xfe, 0x01]); // DONT ECHO
   mock.timers.tick(30);
   h.take();
   h.send('root\r\n');
-  assert.equal(text(h.take()), 'Password: ');
+  assert.equal(text(h.take()), 'root\r\nPassword: ');
+});
+
+test('typeahead is bounded by lines, and a cut line never shifts a password into the username', async () => {
+  const h = harness({}, { limits: { maxLine: 8 } });
+  h.session.start();
+  h.send('u'.repeat(600) + '\r\n' + 'pw\r\nuser2\r\npw2\r\nextra\r\nmore\r\n');
+  mock.timers.tick(30);
+  await settle();
+  assert.deepEqual(
+    h.credentials.map((c) => [Buffer.from(c.username).toString(), Buffer.from(c.password).toString()]),
+    [['u'.repeat(8), 'pw'], ['user2', 'pw2']],
+  );
 });
 
 test('records option answers in order, window size, terminal type and environment', async () => {
