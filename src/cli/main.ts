@@ -2,8 +2,21 @@
 // function that adds itself to the program.
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.ts';
-import { addRunCommand } from './run.ts';
-import { addEventsCommand } from './events.ts';
+
+// Each command loads its own dependencies only when it runs: a sensor does not
+// carry the PostgreSQL and NATS clients, and `events` starts quickly.
+type AddCommand = (program: Command) => void;
+const commands: Record<string, () => Promise<AddCommand>> = {
+  run: async () => (await import('./run.ts')).addRunCommand,
+  sensor: async () => (await import('./sensor.ts')).addSensorCommand,
+  collector: async () => (await import('./collector.ts')).addCollectorCommand,
+  serve: async () => (await import('./serve.ts')).addServeCommand,
+  feed: async () => (await import('./feed.ts')).addFeedCommand,
+  events: async () => (await import('./events.ts')).addEventsCommand,
+  import: async () => (await import('./import.ts')).addImportCommand,
+  sensors: async () => (await import('./sensors.ts')).addSensorsCommand,
+  asdb: async () => (await import('./asdb.ts')).addAsdbCommand,
+};
 
 const program = new Command('telnetlogin')
   .description('TELNET login sensor and threat feed')
@@ -11,8 +24,10 @@ const program = new Command('telnetlogin')
   .exitOverride()
   .showHelpAfterError();
 
-addRunCommand(program);
-addEventsCommand(program);
+// The command named on the command line, or all of them (for help and errors).
+const named = process.argv[2];
+const wanted = named !== undefined && Object.hasOwn(commands, named) ? [named] : Object.keys(commands);
+for (const name of wanted) (await commands[name]!())(program);
 
 try {
   await program.parseAsync(process.argv);

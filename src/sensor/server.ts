@@ -6,7 +6,7 @@ import net from 'node:net';
 import { uuidv7 } from '../events/id.ts';
 import type { LoginEvent } from '../events/login-event.ts';
 import type { EventSink } from '../store/store.ts';
-import { LoginSession, defaultLimits, type SessionLimits } from './session.ts';
+import { LoginSession, defaultLimits, type Credential, type SessionHooks, type SessionLimits } from './session.ts';
 import type { Persona } from './persona.ts';
 
 export interface ListenAddress {
@@ -32,6 +32,8 @@ export const defaultServerLimits: ServerLimits = {
 };
 
 const CLOSE_GRACE_MS = 2000;
+/** Bytes still read after the sensor hung up (input already in flight), before the socket is destroyed. */
+const HANG_UP_ALLOWANCE = 4096;
 
 export interface SensorCounters {
   accepted: number;
@@ -109,74 +111,89 @@ export class Sensor {
     this.counters.open++;
     this.perSource.set(source, fromSource + 1);
     this.sockets.add(socket);
-
-    const sessionId = uuidv7();
-    const srcPort = socket.remotePort ?? 0;
-    const dstIp = normalizeAddress(socket.localAddress);
-    const dstPort = socket.localPort ?? 0;
-    const { sensorId, sink, persona } = this.options;
-    const limits = this.limits;
-    const counters = this.counters;
-
-    // After our hang-up the socket is still read, to see the client's FIN at
-    // once, but a client that keeps sending is cut off at the input limit.
-    let hungUp = false;
-    let afterHangUp = 0;
-    const session = new LoginSession(
-      persona,
-      {
-        write(bytes) {
-          if (socket.writableLength > limits.maxUnreadOutput) socket.destroy();
-          else socket.write(bytes);
-        },
-        close() {
-          // Let the last words drain, but do not wait on a client that never reads.
-          hungUp = true;
-          socket.end();
-          setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
-        },
-        submit(c) {
-          const now = Date.now();
-          const event: LoginEvent = {
-            id: uuidv7(now),
-            time: now,
-            sensor: sensorId,
-            src_ip: source,
-            src_port: srcPort,
-            dst_ip: dstIp,
-            dst_port: dstPort,
-            session: sessionId,
-            attempt: c.attempt,
-            username: c.username,
-            password: c.password,
-            client: c.client,
-          };
-          return sink.record(event).then(() => {
-            counters.attempts++;
-          });
-        },
-        error: (err) => {
-          counters.recordFailures++;
-          this.options.onError?.(err);
-        },
-      },
-      limits,
-    );
-
-    socket.on('data', (chunk) => {
-      if (!hungUp) return session.receive(chunk);
-      afterHangUp += chunk.length;
-      if (afterHangUp > limits.maxInput) socket.destroy();
-    });
-    socket.on('error', () => {}); // resets and timeouts end in 'close' below
+    const connection = new Connection(this.options, this.limits, this.counters, socket, source);
     socket.on('close', () => {
-      session.end();
+      connection.closed();
       this.sockets.delete(socket);
-      counters.open--;
+      this.counters.open--;
       const n = (this.perSource.get(source) ?? 1) - 1;
       if (n === 0) this.perSource.delete(source);
       else this.perSource.set(source, n);
     });
-    session.start();
+  }
+}
+
+/** One accepted socket and its login session: the session's hooks, wired to the socket. */
+class Connection implements SessionHooks {
+  private readonly session: LoginSession;
+  /** Made at the first credential: most connections (scanners, idle) never send one. */
+  private sessionId: string | undefined;
+  /** After our hang-up the socket is still read, to see the client's FIN at once. */
+  private hungUp = false;
+  private afterHangUp = 0;
+  private graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly options: SensorOptions,
+    private readonly limits: ServerLimits,
+    private readonly counters: SensorCounters,
+    private readonly socket: net.Socket,
+    private readonly source: string,
+  ) {
+    this.session = new LoginSession(options.persona, this, limits);
+    socket.on('data', (chunk: Buffer) => this.data(chunk));
+    socket.on('error', () => {}); // resets and timeouts end in 'close'
+    this.session.start();
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.socket.writableLength > this.limits.maxUnreadOutput) this.socket.destroy();
+    else this.socket.write(bytes);
+  }
+
+  close(): void {
+    // Let the last words drain, but do not wait on a client that never reads.
+    this.hungUp = true;
+    this.socket.end();
+    this.graceTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+  }
+
+  submit(c: Credential): Promise<void> {
+    const now = Date.now();
+    const socket = this.socket;
+    const event: LoginEvent = {
+      id: uuidv7(now),
+      time: now,
+      sensor: this.options.sensorId,
+      src_ip: this.source,
+      src_port: socket.remotePort ?? 0,
+      dst_ip: normalizeAddress(socket.localAddress),
+      dst_port: socket.localPort ?? 0,
+      session: (this.sessionId ??= uuidv7(now)),
+      attempt: c.attempt,
+      username: c.username,
+      password: c.password,
+      client: c.client,
+    };
+    return this.options.sink.record(event).then(() => {
+      this.counters.attempts++;
+    });
+  }
+
+  error(err: unknown): void {
+    this.counters.recordFailures++;
+    this.options.onError?.(err);
+  }
+
+  closed(): void {
+    clearTimeout(this.graceTimer);
+    this.session.end();
+  }
+
+  private data(chunk: Buffer): void {
+    if (!this.hungUp) return this.session.receive(chunk);
+    // A client that keeps sending after the hang-up is cut off.
+    this.afterHangUp += chunk.length;
+    if (this.afterHangUp > HANG_UP_ALLOWANCE) this.socket.destroy();
   }
 }

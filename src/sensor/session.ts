@@ -8,7 +8,7 @@
 // failure delay is over - the failure text and the next prompt in one write
 // (Ncrack stalls when they arrive apart), up to maxAttempts, then hang up.
 import { TelnetParser, type TelnetEvents } from '../telnet/parser.ts';
-import { OptionTable } from '../telnet/options.ts';
+import { OptionTable, type Side } from '../telnet/options.ts';
 import { DO, EC, EL, Option, WILL, WONT, negotiationName, optionCode } from '../telnet/constants.ts';
 import { escapeData, negotiation, subnegotiation } from '../telnet/encoder.ts';
 import { emptyClientInfo, type ClientInfo } from '../events/login-event.ts';
@@ -75,12 +75,13 @@ const utf8 = new TextDecoder();
 
 /** What a persona sends, encoded once and shared by all its sessions. */
 interface Script {
-  opening: Uint8Array;
   firstPrompt: Uint8Array;
   loginPrompt: Uint8Array;
   passwordPrompt: Uint8Array;
-  failure: Uint8Array; // CR LF, failure text, CR LF
+  failure: Uint8Array;
   timeout: Uint8Array;
+  /** The opening options as requests: which side, which option, on or off. */
+  requests: { side: Side; option: number; enable: boolean }[];
   policy: { us: Set<number>; him: Set<number> };
 }
 
@@ -92,12 +93,17 @@ function scriptFor(p: Persona): Script {
   const text = (t: string) => escapeData(Buffer.from(t.replace(/\r?\n/g, '\r\n'), 'utf8'));
   const login = text(p.loginPrompt.replaceAll('{hostname}', p.hostname));
   const banner = p.banner === '' ? '' : p.banner.replace(/\r?\n$/, '') + '\n';
+  const requests = p.options.map((o) => {
+    const [verb, option] = parseNegotiation(o)!;
+    return { side: verb === WILL || verb === WONT ? ('us' as const) : ('him' as const), option, enable: verb === WILL || verb === DO };
+  });
   s = {
-    opening: Buffer.concat(p.options.map((o) => negotiation(...parseNegotiation(o)!))),
     firstPrompt: Buffer.concat([CRLF, text(banner), login]),
     loginPrompt: login,
     passwordPrompt: text(p.passwordPrompt),
-    failure: Buffer.concat([text(p.failureText), CRLF]),
+    // The line break after the password goes out with the verdict: one write fewer per attempt.
+    failure: Buffer.concat([CRLF, text(p.failureText), CRLF]),
+    requests,
     timeout: Buffer.concat([CRLF, text(p.timeoutText.replaceAll('{seconds}', String(Math.round(p.idleTimeoutMs / 1000)))), CRLF]),
     policy: {
       us: new Set(p.acceptDo.map((o) => optionCode(o)!)),
@@ -119,7 +125,8 @@ export class LoginSession implements TelnetEvents {
   private readonly parser: TelnetParser;
   private readonly options: OptionTable;
   private out: Uint8Array[] = [];
-  private line: Uint8Array;
+  /** Allocated at the first typed byte: idle and scanning clients never type. */
+  private line: Uint8Array | undefined;
   private lineLength = 0;
   private username: Uint8Array = new Uint8Array(0);
   private attempts = 0;
@@ -147,19 +154,17 @@ export class LoginSession implements TelnetEvents {
         if (side === 'him' && enabled) this.askFor(option);
       },
     });
-    this.line = new Uint8Array(limits.maxLine);
   }
 
   /** Sends the opening options and schedules the first prompt. */
   start(): void {
-    for (const o of this.persona.options) {
-      const [verb, option] = parseNegotiation(o)!;
-      this.options.request(verb === WILL || verb === WONT ? 'us' : 'him', option, verb === WILL || verb === DO);
-    }
-    this.flush();
+    for (const { side, option, enable } of this.script.requests) this.options.request(side, option, enable);
     this.startedAt = this.lastInput = Date.now();
     this.armWatchdog();
-    this.timer = setTimeout(() => this.prompt(this.script.firstPrompt), pick(this.persona.promptDelayMs));
+    const delay = pick(this.persona.promptDelayMs);
+    if (delay === 0) return this.prompt(this.script.firstPrompt); // options and prompt in one write
+    this.flush();
+    this.timer = setTimeout(() => this.prompt(this.script.firstPrompt), delay);
   }
 
   receive(chunk: Uint8Array): void {
@@ -232,6 +237,7 @@ export class LoginSession implements TelnetEvents {
         if (echo) for (let k = 0; k < n; k++) this.out.push(ERASE);
         continue;
       }
+      this.line ??= new Uint8Array(this.limits.maxLine);
       if (this.lineLength < this.line.length) this.line[this.lineLength++] = b;
       if (b >= 32 && echoFrom < 0) echoFrom = i;
     }
@@ -239,7 +245,7 @@ export class LoginSession implements TelnetEvents {
   }
 
   private takeLine(): Uint8Array {
-    const value = this.line.slice(0, this.lineLength);
+    const value = this.line ? this.line.slice(0, this.lineLength) : new Uint8Array(0);
     this.lineLength = 0;
     return value;
   }
@@ -257,7 +263,6 @@ export class LoginSession implements TelnetEvents {
   }
 
   private passwordDone(): void {
-    this.out.push(CRLF);
     this.phase = Phase.Verdict;
     const credential: Credential = {
       attempt: ++this.attempts,

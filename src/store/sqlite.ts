@@ -21,7 +21,12 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Commit at once when this many events are pending. */
   maxBatch?: number;
+  /** Under load, commits (each an fsync, ~0.15 ms of CPU here) start at most this often. */
+  commitIntervalMs?: number;
 }
+
+/** 10 ms: at most 100 fsyncs a second however busy the sensor is; an idle sensor commits at once. */
+const COMMIT_INTERVAL_MS = 10;
 
 const PAGE = 1000; // rows per query while streaming `events`
 
@@ -81,6 +86,9 @@ export function openSqliteStore(
       if (mode !== 'wal') throw new TelnetloginError('TL_STORE_OPEN', `${file}: cannot use WAL mode (journal mode is ${mode})`);
       // In WAL mode FULL syncs the log at every commit: committed means on disk.
       db.pragma('synchronous = FULL');
+      // The feed's per-address summaries are updated at random places: a page
+      // cache of 64 MiB (not SQLite's 2 MiB) keeps most of their b-trees in memory.
+      db.pragma('cache_size = -65536');
       migrate(db, file);
     }
     return new SqliteStore(db, file, location);
@@ -124,7 +132,7 @@ export class SqliteStore implements Store, FeedSource {
           throw new TelnetloginError('TL_STORE_COMMIT', message, { cause: err });
         }
       },
-      { maxBatch: options.maxBatch },
+      { maxBatch: options.maxBatch, minIntervalMs: options.commitIntervalMs ?? COMMIT_INTERVAL_MS },
     );
     // Without INDEXED BY, SQLite answers min(id) by walking the primary key
     // until the first match: the whole table when `since` is recent.

@@ -26,9 +26,9 @@ export interface OptionCallbacks {
 }
 
 export class OptionTable {
-  // One byte per option and side: 2 bits state, 1 bit queue. 512 bytes a connection.
-  private readonly us = new Uint8Array(256);
-  private readonly him = new Uint8Array(256);
+  // One byte per option: our side in the low nibble, the client's in the high
+  // one, each 2 bits of state and 1 bit of queue. 256 bytes a connection.
+  private readonly table = new Uint8Array(256);
 
   constructor(
     private readonly policy: OptionPolicy,
@@ -36,45 +36,48 @@ export class OptionTable {
   ) {}
 
   enabled(side: Side, option: number): boolean {
-    return ((side === 'us' ? this.us : this.him)[option]! & 3) === YES;
+    return (this.get(side, option) & 3) === YES;
   }
 
-  /** True while the option is off and not being asked for (a refusal was final). */
-  refused(side: Side, option: number): boolean {
-    return (side === 'us' ? this.us : this.him)[option] === NO;
+  private get(side: Side, option: number): number {
+    const b = this.table[option]!;
+    return side === 'us' ? b & 0xf : b >>> 4;
+  }
+
+  private set(side: Side, option: number, q: number): void {
+    const b = this.table[option]!;
+    this.table[option] = side === 'us' ? (b & 0xf0) | q : (b & 0x0f) | (q << 4);
   }
 
   /** Ask for an option: we offer to perform it (us, WILL) or ask the client to (him, DO). */
   request(side: Side, option: number, enable: boolean): void {
-    const table = side === 'us' ? this.us : this.him;
     const [yesVerb, noVerb] = side === 'us' ? [WILL, WONT] : [DO, DONT];
-    const q = table[option]!;
+    const q = this.get(side, option);
     const state = q & 3;
     const queued = (q & OPPOSITE) !== 0;
     const want = enable ? YES : NO;
     if (state === want) return;
     if (state === NO || state === YES) {
-      table[option] = enable ? WANTYES : WANTNO;
+      this.set(side, option, enable ? WANTYES : WANTNO);
       this.cb.send(enable ? yesVerb : noVerb, option);
     } else if ((state === WANTYES) !== enable) {
       // Negotiating the other way: queue the reversal, once.
-      if (!queued) table[option] = state | OPPOSITE;
+      if (!queued) this.set(side, option, state | OPPOSITE);
     } else if (queued) {
-      table[option] = state; // cancel a queued reversal
+      this.set(side, option, state); // cancel a queued reversal
     }
   }
 
   /** Handle a received WILL/WONT/DO/DONT. */
   receive(verb: number, option: number): void {
     const side: Side = verb === DO || verb === DONT ? 'us' : 'him';
-    const table = side === 'us' ? this.us : this.him;
     const [yesVerb, noVerb] = side === 'us' ? [WILL, WONT] : [DO, DONT];
     const positive = verb === WILL || verb === DO;
-    const q = table[option]!;
+    const q = this.get(side, option);
     const state = q & 3;
     const queued = (q & OPPOSITE) !== 0;
     const set = (next: number, enabledNow?: boolean) => {
-      table[option] = next;
+      this.set(side, option, next);
       if (enabledNow !== undefined) this.cb.changed(side, option, enabledNow);
     };
 

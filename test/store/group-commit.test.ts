@@ -102,3 +102,21 @@ test('drain() commits what is pending and waits for a running commit', async () 
 test('maxBatch must be a positive integer', () => {
   assert.throws(() => new GroupCommit(() => {}, { maxBatch: 0 }), RangeError);
 });
+
+test('minIntervalMs: an idle committer commits in the same turn; a busy one gathers items until the interval is up', async () => {
+  const batches: number[][] = [];
+  const times: number[] = [];
+  const gc = new GroupCommit<number>((items) => {
+    batches.push(items);
+    times.push(performance.now());
+  }, { minIntervalMs: 50 });
+  const started = performance.now();
+  await gc.add(1);
+  assert.ok(performance.now() - started < 40, 'the first commit does not wait');
+  const later = [2, 3, 4].map((n) => gc.add(n));
+  await new Promise((r) => setTimeout(r, 5));
+  const more = gc.add(5);
+  await Promise.all([...later, more]);
+  assert.deepEqual(batches, [[1], [2, 3, 4, 5]]);
+  assert.ok(times[1]! - times[0]! >= 45, 'the second commit waited for the interval');
+});

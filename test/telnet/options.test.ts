@@ -46,7 +46,7 @@ test('a refusal of our request is final and unanswered', () => {
   t.receive(DONT, Option.ECHO);
   t.receive(DONT, Option.ECHO);
   assert.deepEqual(sent, ['WILL ECHO']);
-  assert.ok(t.refused('us', Option.ECHO));
+  assert.ok(!t.enabled('us', Option.ECHO));
 });
 
 test('a client switching an enabled option off is acknowledged once', () => {
