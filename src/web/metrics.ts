@@ -2,32 +2,72 @@
 // the hot paths only bump plain numbers.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SensorCounters } from '../sensor/server.ts';
+import type { CollectorStats } from '../transport/collector.ts';
+import type { ForwarderStats } from '../transport/forwarder.ts';
+import type { OutboxStats } from '../transport/outbox.ts';
 
 export function createMetrics(sensor: () => SensorCounters): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'telnetlogin_process_' });
 
   const counter = (name: string, help: string, read: (c: SensorCounters) => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read(sensor()));
-      },
-    });
+    counterFrom(registry, name, help, () => read(sensor()));
   counter('telnetlogin_connections_accepted_total', 'TELNET connections accepted', (c) => c.accepted);
   counter('telnetlogin_connections_shed_total', 'TELNET connections refused by a connection limit', (c) => c.shed);
   counter('telnetlogin_logins_recorded_total', 'Login attempts recorded durably', (c) => c.attempts);
   counter('telnetlogin_record_failures_total', 'Login attempts the store failed to record (no reply sent)', (c) => c.recordFailures);
-  new Gauge({
-    name: 'telnetlogin_connections_open',
-    help: 'TELNET connections open now',
+  gaugeFrom(registry, 'telnetlogin_connections_open', 'TELNET connections open now', () => sensor().open);
+  return registry;
+}
+
+/** A counter whose value is read from its owner at scrape time. */
+function counterFrom(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
     registers: [registry],
     collect() {
-      this.set(sensor().open);
+      this.reset();
+      this.inc(read());
     },
   });
+}
+
+/** A gauge whose value is read from its owner at scrape time. */
+function gaugeFrom(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+/** `telnetlogin sensor`: the outbox (its growth is bounded and shows here) and the forwarder to JetStream. */
+export function addOutboxMetrics(registry: Registry, outbox: () => OutboxStats, forwarder: () => ForwarderStats): void {
+  gaugeFrom(registry, 'telnetlogin_outbox_depth', 'Events in the outbox, not yet acknowledged by the broker', () => outbox().depth);
+  gaugeFrom(registry, 'telnetlogin_outbox_max_events', 'The outbox limit; at it, logins are hung up on without a reply', () => outbox().maxEvents);
+  gaugeFrom(registry, 'telnetlogin_outbox_oldest_age_seconds', 'Age of the oldest event in the outbox (0 when empty)', () => outbox().oldestAgeMs / 1000);
+  counterFrom(registry, 'telnetlogin_outbox_refused_total', 'Events refused because the outbox was full', () => outbox().refused);
+  gaugeFrom(registry, 'telnetlogin_nats_connected', '1 while connected to the NATS broker', () => (forwarder().connected ? 1 : 0));
+  counterFrom(registry, 'telnetlogin_forwarder_published_total', 'Events the JetStream stream acknowledged', () => forwarder().published);
+  counterFrom(registry, 'telnetlogin_forwarder_duplicates_total', 'Acknowledged events the stream already held (re-sent within its duplicate window)', () => forwarder().duplicates);
+  counterFrom(registry, 'telnetlogin_forwarder_retries_total', 'Publishes that failed or went unanswered and were sent again', () => forwarder().retries);
+  gaugeFrom(registry, 'telnetlogin_forwarder_in_flight', 'Publishes waiting for their acknowledgement', () => forwarder().inFlight);
+}
+
+/** `telnetlogin collector`: what it stored, and how PostgreSQL is doing. */
+export function createCollectorMetrics(collector: () => CollectorStats & { pending: number }): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'telnetlogin_process_' });
+  counterFrom(registry, 'telnetlogin_collector_events_inserted_total', 'Events newly stored in PostgreSQL', () => collector().inserted);
+  counterFrom(registry, 'telnetlogin_collector_events_duplicate_total', 'Events delivered again that PostgreSQL already held', () => collector().duplicates);
+  counterFrom(registry, 'telnetlogin_collector_heartbeats_total', 'Sensor heartbeats recorded', () => collector().heartbeats);
+  counterFrom(registry, 'telnetlogin_collector_rejected_total', 'Messages kept in rejected_messages instead of being stored as events', () => collector().rejected);
+  counterFrom(registry, 'telnetlogin_collector_batches_total', 'Transactions committed', () => collector().batches);
+  counterFrom(registry, 'telnetlogin_collector_store_errors_total', 'Failed attempts to write a batch to PostgreSQL (each retried)', () => collector().storeErrors);
+  gaugeFrom(registry, 'telnetlogin_collector_pending', 'Messages received and waiting to be written', () => collector().pending);
   return registry;
 }

@@ -1,0 +1,174 @@
+// Test helpers for the services of the scale-out tests: PostgreSQL at
+// TELNETLOGIN_TEST_PG (default: the standard local port), and NATS brokers of
+// their own (nats-server on a free loopback port, with JetStream in a
+// temporary directory), since those tests stop and restart the broker and
+// create the pipeline's one stream, which a shared broker
+// (TELNETLOGIN_TEST_NATS) would share between concurrent runs.
+// An unreachable service skips the test loudly, except under CI=true, where
+// the test fails: CI must never pass by testing nothing.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import pg from 'pg';
+import { withDefaultUser } from '../../src/store/postgres.ts';
+
+export const PG_URL = withDefaultUser(process.env.TELNETLOGIN_TEST_PG || 'postgres://127.0.0.1:5432/test');
+const CI = process.env.CI === 'true';
+
+/** Skips the test with a message saying what is missing, or (under CI=true) fails it. */
+export function unavailable(t: TestContext, what: string): undefined {
+  if (CI) throw new Error(`${what}; CI=true, so this fails instead of skipping`);
+  process.stderr.write(`\n*** SKIPPED: ${t.name}: ${what}\n`);
+  t.skip(what);
+  return undefined;
+}
+
+/** `url` with the search_path set to `schema`, so everything the code creates lands there. */
+export function withSchema(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
+
+/**
+ * A fresh schema in the test database, dropped when the test ends; returns a
+ * URL whose connections use it (or undefined when PostgreSQL is unreachable
+ * and the test was skipped).
+ */
+export async function usePostgres(t: TestContext): Promise<string | undefined> {
+  const schema = `tl_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+  } catch (err) {
+    await admin.end().catch(() => {});
+    return unavailable(t, `PostgreSQL at ${PG_URL} is unreachable: ${(err as Error).message} (TELNETLOGIN_TEST_PG points the tests elsewhere)`);
+  }
+  t.after(async () => {
+    try {
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    } finally {
+      await admin.end();
+    }
+  });
+  return withSchema(PG_URL, schema);
+}
+
+/** A client on the test's schema, closed when the test ends. */
+export async function pgClient(t: TestContext, url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  t.after(() => client.end());
+  return client;
+}
+
+/** A port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+
+/** A nats-server of the test's own, on a free loopback port, with JetStream in a temporary directory. */
+export interface OwnBroker {
+  url: string;
+  port: number;
+  /** The process id while it runs (benchmarks read its CPU time). */
+  readonly pid: number | undefined;
+  /** Starts it (again, on the same port and store). */
+  start(): Promise<void>;
+  /** Stops it (SIGKILL: the broker vanishes as in a crash or a cut cable). */
+  stop(): Promise<void>;
+  /** Stops it and removes its directory. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Makes a broker on a free loopback port, not yet started. `config` makes the
+ * text of a server config file from the port and the JetStream directory;
+ * without it the broker runs with plain flags.
+ */
+export async function makeBroker(binary: string, config?: (port: number, storeDir: string) => string): Promise<OwnBroker> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'telnetlogin-nats-'));
+  const storeDir = join(dir, 'js');
+  let args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
+  if (config !== undefined) {
+    const file = join(dir, 'nats-server.conf');
+    writeFileSync(file, config(port, storeDir));
+    args = ['-c', file];
+  }
+  let child: ChildProcess | undefined;
+  const broker: OwnBroker = {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    get pid() {
+      return child?.pid;
+    },
+    async start() {
+      if (child) return;
+      const proc = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      child = proc;
+      let log = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`nats-server did not start in 10 s:\n${log}`)), 10_000);
+        proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+          log += d;
+          if (log.includes('Server is ready')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        proc.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`nats-server exited with ${code}:\n${log}`));
+        });
+      });
+      proc.stderr!.resume();
+    },
+    async stop() {
+      const proc = child;
+      if (!proc) return;
+      child = undefined;
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      await new Promise<void>((resolve) => {
+        proc.once('exit', () => resolve());
+        proc.kill('SIGKILL');
+      });
+    },
+    async remove() {
+      await broker.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return broker;
+}
+
+export const NATS_SERVER = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((f) => existsSync(f));
+
+/**
+ * Starts a broker for the test, stopped and removed when the test ends.
+ * `config` is the text of a server config file without listen address and
+ * JetStream directory (the test's own are added).
+ */
+export async function startOwnBroker(t: TestContext, config?: string): Promise<OwnBroker | undefined> {
+  if (!NATS_SERVER) return unavailable(t, 'nats-server is not installed (apt-get install nats-server)');
+  const broker = await makeBroker(
+    NATS_SERVER,
+    config === undefined ? undefined : (port, storeDir) => `${config}\nlisten: "127.0.0.1:${port}"\njetstream { store_dir: "${storeDir}" }\n`,
+  );
+  t.after(() => broker.remove());
+  await broker.start();
+  return broker;
+}
