@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { UsageError } from '../errors.ts';
+import { feedConfigSchema } from '../feed/config.ts';
 import { personaSchema } from '../sensor/persona.ts';
 import { parseListenAddress } from './listen-address.ts';
 
@@ -41,6 +42,9 @@ export const configSchema = z
     httpListen: listen.prefault('127.0.0.1:8080'),
     persona: personaSchema.prefault({}),
     limits: limitsSchema.prefault({}),
+    feed: feedConfigSchema.prefault({}),
+    // The bearer token for the JSON API's raw events and credentials (none: those answer 403).
+    api: z.object({ token: z.string().min(16, 'at least 16 characters').optional() }).strict().prefault({}),
   })
   .strict();
 
@@ -53,6 +57,7 @@ const ENV: Record<string, string> = {
   telnetListen: 'TELNETLOGIN_TELNET_LISTEN',
   httpListen: 'TELNETLOGIN_HTTP_LISTEN',
   failureDelay: 'TELNETLOGIN_FAILURE_DELAY',
+  apiToken: 'TELNETLOGIN_API_TOKEN',
 };
 
 export interface ConfigFlags {
@@ -102,6 +107,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     const value = pick(key);
     if (value !== undefined) merged[key] = value;
   }
+  const token = env[ENV.apiToken!];
+  if (token) merged.api = { ...(raw.api as object | undefined), token };
   const delay = pick('failureDelay');
   if (delay !== undefined) {
     const persona = { ...(raw.persona as object | undefined) };

@@ -1,12 +1,16 @@
 // `telnetlogin run`: the embedded default, one process with the sensor, the
-// SQLite store and HTTP (health, metrics; feed and dashboard come later).
+// SQLite store and HTTP (health, metrics, the feed, the JSON API and the dashboard).
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { pino } from 'pino';
+import { openAsdb } from '../asdb/asdb.ts';
 import { Sensor } from '../sensor/server.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { createWebApp } from '../web/app.ts';
-import { createMetrics } from '../web/metrics.ts';
+import { addFeedMetrics } from '../web/feed-routes.ts';
+import { addDashboardMetrics, addStoreMetrics, createMetrics } from '../web/metrics.ts';
 import { loadConfig, type ConfigFlags } from './config.ts';
+import { startPublishing } from './feed.ts';
 import { formatListenAddress } from './listen-address.ts';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -21,13 +25,28 @@ export function addRunCommand(program: Command): void {
     .option('--http-listen <host:port>', 'HTTP listener (default 127.0.0.1:8080)')
     .option('--failure-delay <ms|min-max>', "pause before 'Login incorrect' (overrides the persona)")
     .option('--sensor-id <id>', 'this sensor\'s id in events (default: host name)')
-    .action(async (flags: ConfigFlags) => run(flags));
+    .option('--asdb <file>', 'routing table or AS-name file for the feed, repeatable (default: the embedded table)', collect)
+    .option('--publish-dir <dir>', 'also write the feed files here, atomically, after each build')
+    .action(async (flags: RunFlags) => run(flags));
 }
 
-async function run(flags: ConfigFlags): Promise<void> {
+interface RunFlags extends ConfigFlags {
+  asdb?: string[];
+  publishDir?: string;
+}
+
+async function run(flags: RunFlags): Promise<void> {
   const config = loadConfig(flags);
   const log = pino({ base: undefined }, pino.destination(2));
-  const store = openSqliteStore({ dataDir: config.dataDir });
+  const metrics = createMetrics(() => sensor.counters);
+  const store = openSqliteStore({ dataDir: config.dataDir, onCommit: addStoreMetrics(metrics) });
+  // Addresses the sensor listens on by name are its own: the feed never lists them.
+  const own = config.telnetListen.map((l) => l.host).filter((h) => isIP(h) && h !== '0.0.0.0' && h !== '::');
+  store.addSensorAddresses(config.sensorId, own);
+  // The route origin data may take seconds to load the first time: the sensor does not wait for it.
+  const asdb = openAsdb(flags.asdb ?? [], { onWarning: (m) => log.warn(m) });
+  asdb.catch(() => {}); // reported below
+  const publisher = startPublishing({ source: store, asdb, feed: config.feed, publishDir: flags.publishDir, log });
   const sensor = new Sensor({
     sensorId: config.sensorId,
     listen: config.telnetListen,
@@ -36,13 +55,17 @@ async function run(flags: ConfigFlags): Promise<void> {
     limits: config.limits,
     onError: (err) => log.error({ err }, 'sensor error'),
   });
-  const web = createWebApp({ metrics: createMetrics(() => sensor.counters) });
+  addFeedMetrics(metrics, publisher);
+  const stats = store.stats();
+  addDashboardMetrics(metrics, stats, publisher);
+  const live = () => [{ sensor: config.sensorId, ...sensor.counters, outboxDepth: null }];
+  const web = createWebApp({ metrics, feeds: publisher, api: { stats, asdb, feeds: publisher, token: config.api.token, live } });
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) =>
     (stopping ??= (async () => {
       log.info({ signal }, 'stopping');
-      await Promise.allSettled([sensor.close(), web.close()]);
+      await Promise.allSettled([sensor.close(), web.close(), publisher.close()]);
       await store.close(); // commits what is pending
       log.info('stopped');
     })());
@@ -53,16 +76,18 @@ async function run(flags: ConfigFlags): Promise<void> {
     const http = web.server.address();
     const httpText = typeof http === 'object' && http ? formatListenAddress({ host: http.address, port: http.port }) : String(http);
     for (const address of telnet) process.stdout.write(`telnet: listening on ${formatListenAddress(address)}\n`);
-    process.stdout.write(`http:   http://${httpText}/  (metrics at /metrics, health at /healthz)\n`);
+    process.stdout.write(`http:   http://${httpText}/  (dashboard; feed at /telnetlogin.txt, .csv, .json; API at /api/v1; metrics at /metrics, health at /healthz)\n`);
     process.stdout.write(`store:  ${config.dataDir}\n`);
   } catch (err) {
     await stop('startup failure');
     throw err;
   }
 
-  await new Promise<void>((resolve) => {
+  const failure = await new Promise<Error | undefined>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => void stop(signal).then(resolve));
+      process.once(signal, () => void stop(signal).then(() => resolve(undefined)));
     }
+    asdb.catch((err: Error) => void stop('route origin data failed to load').then(() => resolve(err)));
   });
+  if (failure) throw failure;
 }

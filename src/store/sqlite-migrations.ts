@@ -4,6 +4,7 @@
 import type { Database } from 'better-sqlite3';
 import { TelnetloginError } from '../errors.ts';
 import { backfillFeedTables, FEED_TABLES_SQL } from './sqlite-feed.ts';
+import { backfillStatsTables, STATS_TABLES_SQL } from './sqlite-stats.ts';
 
 export interface Migration {
   /** What the step adds, for error messages. */
@@ -41,6 +42,11 @@ export const migrations: readonly Migration[] = [
     name: 'feed summaries and sensor addresses',
     sql: FEED_TABLES_SQL,
     backfill: backfillFeedTables,
+  },
+  {
+    name: 'dashboard rollups',
+    sql: STATS_TABLES_SQL,
+    backfill: backfillStatsTables,
   },
 ];
 

@@ -9,6 +9,8 @@ import { TelnetloginError } from '../errors.ts';
 import { GroupCommit } from './group-commit.ts';
 import { openFeedSnapshot, SqliteFeedTables } from './sqlite-feed.ts';
 import { checkVersion, migrate, schemaVersion } from './sqlite-migrations.ts';
+import { SqliteStats, SqliteStatsTables } from './sqlite-stats.ts';
+import type { StatsReader } from './stats.ts';
 import type { EventQuery, EventReader, FeedSnapshot, FeedSource, SensorRecord, Store } from './store.ts';
 
 export const STORE_FILE = 'telnetlogin.sqlite';
@@ -19,6 +21,8 @@ export type SqliteLocation = { dataDir: string } | { file: string };
 export interface SqliteStoreOptions {
   /** How long to wait for another connection's lock before failing (ms). */
   busyTimeoutMs?: number;
+  /** Told how long each commit of the events took (ms) and how many it held. */
+  onCommit?: (ms: number, events: number) => void;
   /** Commit at once when this many events are pending. */
   maxBatch?: number;
   /** Under load, commits (each an fsync, ~0.15 ms of CPU here) start at most this often. */
@@ -104,6 +108,7 @@ export class SqliteStore implements Store, FeedSource {
   readonly #db: Database.Database;
   readonly #busyTimeoutMs: number;
   readonly #feed: SqliteFeedTables;
+  readonly #stats: SqliteStatsTables | undefined;
   readonly #batcher: GroupCommit<LoginEvent>;
   readonly #insert: Database.Statement | undefined;
   readonly #firstIdSince: Database.Statement<[number], string | null>;
@@ -117,6 +122,7 @@ export class SqliteStore implements Store, FeedSource {
     this.file = file;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#feed = new SqliteFeedTables(db);
+    this.#stats = db.readonly ? undefined : new SqliteStatsTables(db);
     // Ids are unique; recording an id that is already stored is a no-op, so
     // retries and imports are idempotent.
     this.#insert = db.readonly
@@ -125,8 +131,11 @@ export class SqliteStore implements Store, FeedSource {
     const transaction = db.transaction(this.#insertBatch).immediate;
     this.#batcher = new GroupCommit(
       (events) => {
+        const started = performance.now();
         try {
-          return transaction(events);
+          const errors = transaction(events);
+          options.onCommit?.(performance.now() - started, events.length);
+          return errors;
         } catch (err) {
           const message = `${file}: ${events.length} events not committed: ${(err as Error).message}`;
           throw new TelnetloginError('TL_STORE_COMMIT', message, { cause: err });
@@ -182,6 +191,7 @@ export class SqliteStore implements Store, FeedSource {
       }
     }
     this.#feed.add(inserted);
+    this.#stats!.add(inserted);
     return errors;
   };
 
@@ -193,6 +203,12 @@ export class SqliteStore implements Store, FeedSource {
   /** A consistent view for a feed build, on a read-only connection of its own. */
   async feedSnapshot(): Promise<FeedSnapshot> {
     return openFeedSnapshot(this.file, this.#busyTimeoutMs);
+  }
+
+  /** The dashboard's rollups and per-address reads; null on an older read-only store without them. */
+  stats(): StatsReader | null {
+    if (!SqliteStats.available(this.#db)) return null;
+    return new SqliteStats(this.#db, (query) => this.events(query));
   }
 
   async sensors(): Promise<SensorRecord[]> {

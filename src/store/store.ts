@@ -30,14 +30,14 @@ export type EventReader = Pick<Store, 'events' | 'close'>;
 /** The fields of a LoginEvent that the feed uses. */
 export type FeedEvent = Pick<LoginEvent, 'src_ip' | 'time' | 'sensor' | 'username' | 'password'>;
 
-/** A per-address summary kept as events are stored (format: src/feed/summary.ts). */
-export interface AddressSummaryRow {
+/** Per-address summaries kept as events are stored (format: src/feed/summary.ts), as columns: row i is ips[i], last[i], data[i]. */
+export interface AddressSummaryPage {
   /** Canonical address text. */
-  ip: string;
-  /** Its newest attempt (ms). */
-  last: number;
-  /** The summary itself, when asked for. */
-  data?: Uint8Array;
+  ips: string[];
+  /** Each address's newest attempt (ms). */
+  last: number[];
+  /** The summaries themselves, when asked for. */
+  data?: Uint8Array[];
 }
 
 /** One consistent view of a store for one feed build. */
@@ -47,7 +47,7 @@ export interface FeedSnapshot {
     /** The newest attempt of any address; null when there is none. */
     newest(): Promise<number | null>;
     /** The addresses whose newest attempt is at or after `since`, a page at a time. */
-    read(since: number, withData: boolean): AsyncIterable<AddressSummaryRow[]>;
+    read(since: number, withData: boolean): AsyncIterable<AddressSummaryPage>;
   };
   /** Events with from <= time < to, a page at a time, in no particular order. */
   events(from: number, to: number): AsyncIterable<FeedEvent[]>;

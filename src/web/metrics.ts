@@ -1,6 +1,9 @@
 // Prometheus metrics: counters are read from their owners when scraped, so
 // the hot paths only bump plain numbers.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FeedPublisher } from '../feed/publisher.ts';
+import { FORMATS, type FormatName } from '../feed/render.ts';
+import type { StatsReader } from '../store/stats.ts';
 import type { SensorCounters } from '../sensor/server.ts';
 import type { CollectorStats } from '../transport/collector.ts';
 import type { ForwarderStats } from '../transport/forwarder.ts';
@@ -70,4 +73,59 @@ export function createCollectorMetrics(collector: () => CollectorStats & { pendi
   counterFrom(registry, 'telnetlogin_collector_store_errors_total', 'Failed attempts to write a batch to PostgreSQL (each retried)', () => collector().storeErrors);
   gaugeFrom(registry, 'telnetlogin_collector_pending', 'Messages received and waiting to be written', () => collector().pending);
   return registry;
+}
+
+/** The embedded store: how long commits take. Returns the hook to hand the store (SqliteStoreOptions.onCommit). */
+export function addStoreMetrics(registry: Registry): (ms: number, events: number) => void {
+  const latency = new Histogram({
+    name: 'telnetlogin_store_commit_seconds',
+    help: 'Time to commit one batch of events (including its fsync)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  const events = new Counter({ name: 'telnetlogin_store_committed_events_total', help: 'Events in committed batches', registers: [registry] });
+  return (ms, n) => {
+    latency.observe(ms / 1000);
+    events.inc(n);
+  };
+}
+
+/** Per-sensor figures from the store's rollups, and the feed files' sizes. */
+export function addDashboardMetrics(registry: Registry, stats: StatsReader | null, feeds?: Pick<FeedPublisher, 'current'>): void {
+  if (stats) {
+    new Gauge({
+      name: 'telnetlogin_sensor_attempts',
+      help: 'Login attempts stored, per sensor (from the store, so every sensor writing to it)',
+      labelNames: ['sensor'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const s of await stats.sensors()) this.set({ sensor: s.sensor }, s.attempts);
+      },
+    });
+    new Gauge({
+      name: 'telnetlogin_sensor_last_event_timestamp_seconds',
+      help: 'When each sensor last recorded a login attempt',
+      labelNames: ['sensor'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const s of await stats.sensors()) this.set({ sensor: s.sensor }, s.lastEvent / 1000);
+      },
+    });
+  }
+  if (feeds) {
+    new Gauge({
+      name: 'telnetlogin_feed_bytes',
+      help: 'Size of each feed file in the latest build (uncompressed)',
+      labelNames: ['format'],
+      registers: [registry],
+      collect() {
+        for (const name of Object.keys(FORMATS) as FormatName[]) {
+          const f = feeds.current(name);
+          if (f) this.set({ format: name }, f.size);
+        }
+      },
+    });
+  }
 }
