@@ -80,7 +80,7 @@ console.log(
 
 const app = createWebApp({
   metrics: new Registry(),
-  api: { stats: store.stats(), asdb: Promise.resolve(asdb), token: TOKEN },
+  api: { stats: store.stats(), asdb: Promise.resolve({ current: asdb }), token: TOKEN },
 });
 const day = 86_400_000;
 const range = (span: number) => `from=${now - span}&to=${now}`;

@@ -142,7 +142,7 @@ async function serveChild(dataDir: string): Promise<void> {
   const asdb = await openAsdb([]);
   const store = openSqliteStore({ dataDir, readonly: true });
   const publisher = new FeedPublisher({
-    source: store, asdb: Promise.resolve(asdb), policy: async () => EMPTY_POLICY, windowMs: 7 * DAY, rebuildEveryMs: 3_600_000,
+    source: store, asdb: Promise.resolve({ current: asdb }), policy: async () => EMPTY_POLICY, windowMs: 7 * DAY, rebuildEveryMs: 3_600_000,
   });
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();

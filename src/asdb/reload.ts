@@ -20,7 +20,12 @@ export interface ReloadableOptions extends OpenOptions {
 
 export type ReloadResult = { ok: true; asdb: Asdb } | { ok: false; error: Error };
 
-export class ReloadableAsdb {
+/** What servers hold: the table in use now, read afresh at each use. */
+export interface AsdbHolder {
+  readonly current: Asdb;
+}
+
+export class ReloadableAsdb implements AsdbHolder {
   private table: Asdb;
   private running: Promise<ReloadResult> | null = null;
   private again = false;
@@ -37,6 +42,17 @@ export class ReloadableAsdb {
   /** Opens the files (a failure here is an error: there is no table to keep). */
   static async open(files: readonly string[], options: ReloadableOptions = {}): Promise<ReloadableAsdb> {
     return new ReloadableAsdb(files, options, await openAsdb(files, options));
+  }
+
+  /**
+   * For a server: opens the files, reloads them on SIGHUP and when one of
+   * them changes on disk (the embedded default only changes with the package).
+   */
+  static async serve(files: readonly string[], options: ReloadableOptions = {}): Promise<ReloadableAsdb> {
+    const asdb = await ReloadableAsdb.open(files, options);
+    asdb.reloadOnSighup();
+    if (files.length > 0) asdb.watchFiles();
+    return asdb;
   }
 
   /** The table in use; take it per request rather than keeping it. */

@@ -2,7 +2,8 @@
 // Also what `run` and `serve` share to keep the feed published.
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { openAsdb, type Asdb } from '../asdb/asdb.ts';
+import { openAsdb } from '../asdb/asdb.ts';
+import type { AsdbHolder } from '../asdb/reload.ts';
 import { TelnetloginError, UsageError } from '../errors.ts';
 import { writeFileAtomically } from '../feed/atomic-file.ts';
 import { buildFeed } from '../feed/build.ts';
@@ -111,7 +112,7 @@ function terminalProgress(): { show(message: string): void; done(): void } {
 
 export interface PublishingOptions {
   source: FeedSource;
-  asdb: Promise<Asdb>;
+  asdb: Promise<AsdbHolder>;
   feed: FeedConfig;
   /** --publish-dir, over feed.publishDir. */
   publishDir?: string;

@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { openAsdb } from '../asdb/asdb.ts';
+import { ReloadableAsdb } from '../asdb/reload.ts';
 import { Sensor } from '../sensor/server.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { createWebApp } from '../web/app.ts';
@@ -44,7 +44,10 @@ async function run(flags: RunFlags): Promise<void> {
   const own = config.telnetListen.map((l) => l.host).filter((h) => isIP(h) && h !== '0.0.0.0' && h !== '::');
   store.addSensorAddresses(config.sensorId, own);
   // The route origin data may take seconds to load the first time: the sensor does not wait for it.
-  const asdb = openAsdb(flags.asdb ?? [], { onWarning: (m) => log.warn(m) });
+  const asdb = ReloadableAsdb.serve(flags.asdb ?? [], {
+    onWarning: (m) => log.warn(m),
+    log: { info: (m) => log.info(m), error: (m) => log.error(m) },
+  });
   asdb.catch(() => {}); // reported below
   const publisher = startPublishing({ source: store, asdb, feed: config.feed, publishDir: flags.publishDir, log });
   const sensor = new Sensor({

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { openAsdb } from '../asdb/asdb.ts';
+import { ReloadableAsdb } from '../asdb/reload.ts';
 import { feedSourceOf } from '../feed/source.ts';
 import type { SqliteStore } from '../store/sqlite.ts';
 import { createWebApp } from '../web/app.ts';
@@ -40,7 +40,10 @@ async function serve(flags: ServeFlags): Promise<void> {
   const config = loadConfig({ config: flags.config, dataDir: flags.dataDir, httpListen: flags.httpListen });
   const log = pino({ base: undefined }, pino.destination(2));
   const store = await openForFeed(flags.db, config.dataDir);
-  const asdb = openAsdb(flags.asdb ?? [], { onWarning: (m) => log.warn(m) });
+  const asdb = ReloadableAsdb.serve(flags.asdb ?? [], {
+    onWarning: (m) => log.warn(m),
+    log: { info: (m) => log.info(m), error: (m) => log.error(m) },
+  });
   asdb.catch(() => {}); // reported below, once listening
   const publisher = startPublishing({ source: feedSourceOf(store), asdb, feed: config.feed, publishDir: flags.publishDir, log });
   const metrics = new Registry();

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
-import type { Asdb } from '../asdb/asdb.ts';
+import type { AsdbHolder } from '../asdb/reload.ts';
 import type { FeedSource } from '../store/store.ts';
 import { AtomicFile } from './atomic-file.ts';
 import { buildFeed, type BuiltFeed } from './build.ts';
@@ -39,7 +39,8 @@ export interface BuildReport {
 
 export interface PublisherOptions {
   source: FeedSource;
-  asdb: Promise<Asdb>;
+  /** Route origin data, reloadable: each build takes the table in use then. */
+  asdb: Promise<AsdbHolder>;
   /** Called before each build: list files are re-read, so edits apply without a restart. */
   policy: () => Promise<FeedPolicy>;
   windowMs: number;
@@ -111,7 +112,7 @@ export class FeedPublisher {
       o.onError?.(new Error(`keeping the previous exclusion and tag lists: ${(err as Error).message}`));
       policy = this.#lastPolicy;
     }
-    const feed = await buildFeed({ source: o.source, asdb: await o.asdb, policy, windowMs: o.windowMs, now, detail: true, pace });
+    const feed = await buildFeed({ source: o.source, asdb: (await o.asdb).current, policy, windowMs: o.windowMs, now, detail: true, pace });
     if (o.publishDir) await mkdir(o.publishDir, { recursive: true });
     const files = new Map<FormatName, PublishedFile>();
     for (const name of Object.keys(FORMATS) as FormatName[]) {

@@ -3,7 +3,7 @@
 // answer reads the store's rollups (src/store/stats.ts), not its events.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Asdb } from '../asdb/asdb.ts';
+import type { AsdbHolder } from '../asdb/reload.ts';
 import { eventToJson } from '../events/json.ts';
 import type { FeedPublisher } from '../feed/publisher.ts';
 import { FORMATS, type FormatName } from '../feed/render.ts';
@@ -23,7 +23,7 @@ export interface LiveSensor {
 export interface ApiOptions {
   /** null: this store keeps no rollups (PostgreSQL, for now): the stats endpoints answer 501. */
   stats: StatsReader | null;
-  asdb?: Promise<Asdb>;
+  asdb?: Promise<AsdbHolder>;
   feeds?: Pick<FeedPublisher, 'current' | 'lastBuild' | 'failures'>;
   /** The bearer token for raw events and credentials; without one those answer 403. */
   token?: string;
@@ -170,9 +170,10 @@ interface AsnRow {
   attempts: number;
 }
 
-async function topAsns(stats: StatsReader, asdb: Promise<Asdb> | undefined, from: number, to: number): Promise<AsnRow[]> {
+async function topAsns(stats: StatsReader, asdb: Promise<AsdbHolder> | undefined, from: number, to: number): Promise<AsnRow[]> {
   if (!asdb) throw new HttpError(501, 'no route origin data loaded');
-  const [db, rows] = await Promise.all([asdb, stats.addresses(from, to)]);
+  const [holder, rows] = await Promise.all([asdb, stats.addresses(from, to)]);
+  const db = holder.current;
   const byAsn = new Map<number, AsnRow>();
   for (const [ip, attempts] of rows) {
     let asn = 0;
@@ -189,9 +190,9 @@ async function topAsns(stats: StatsReader, asdb: Promise<Asdb> | undefined, from
   return [...byAsn.values()].sort((a, b) => b.addresses - a.addresses || b.attempts - a.attempts || a.asn - b.asn);
 }
 
-async function originOf(asdb: Promise<Asdb> | undefined, ip: string): Promise<{ asn: number; name: string | null; prefix: string } | null> {
+async function originOf(asdb: Promise<AsdbHolder> | undefined, ip: string): Promise<{ asn: number; name: string | null; prefix: string } | null> {
   if (!asdb) return null;
-  const origin = (await asdb).lookup(ip);
+  const origin = (await asdb).current.lookup(ip);
   return origin ? { asn: origin.asn, name: origin.name, prefix: origin.prefix } : null;
 }
 

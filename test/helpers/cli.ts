@@ -35,6 +35,8 @@ export interface RunOptions {
   telnetListen?: string[];
   /** --failure-delay (default 0). */
   failureDelay?: string;
+  /** More arguments for `run`. */
+  args?: string[];
 }
 
 export interface RunningSensor {
@@ -63,6 +65,7 @@ export async function startSensor(options: RunOptions = {}): Promise<RunningSens
   const dataDir = mkdtempSync(join(tmpdir(), 'tl-run-'));
   const args = [BIN, 'run', '--data-dir', dataDir, '--http-listen', '127.0.0.1:0', '--failure-delay', options.failureDelay ?? '0'];
   for (const listen of options.telnetListen ?? ['127.0.0.1:0']) args.push('--telnet-listen', listen);
+  args.push(...(options.args ?? []));
   if (options.config) {
     const file = join(dataDir, 'config.json');
     writeFileSync(file, JSON.stringify(options.config));

@@ -14,7 +14,7 @@ import { tempDir } from '../store/fixtures.ts';
 function publisher(publishDir?: string): FeedPublisher {
   return new FeedPublisher({
     source: arraySource([event('192.0.2.1', NOW - DAY), event('2001:db8::1', NOW - 1000)]),
-    asdb: Promise.resolve(testAsdb([['192.0.2.0/24', 64500]], { 64500: 'EXAMPLE' })),
+    asdb: Promise.resolve({ current: testAsdb([['192.0.2.0/24', 64500]], { 64500: 'EXAMPLE' }) }),
     policy: async () => EMPTY_POLICY,
     windowMs: 7 * DAY,
     rebuildEveryMs: 300_000,

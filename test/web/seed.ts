@@ -71,6 +71,6 @@ export async function seededStore(t: TestContext, now = Date.now()): Promise<See
 export function webApp(seeded: Seeded, api: Partial<ApiOptions> = {}) {
   return createWebApp({
     metrics: seeded.metrics,
-    api: { stats: seeded.store.stats(), asdb: Promise.resolve(asdb), token: TOKEN, now: () => seeded.now, ...api },
+    api: { stats: seeded.store.stats(), asdb: Promise.resolve({ current: asdb }), token: TOKEN, now: () => seeded.now, ...api },
   });
 }

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSensor } from '../helpers/cli.ts';
+import { lineClient } from '../helpers/client-models.ts';
+
+const bytes = (s: string) => Buffer.from(s);
+
+async function originOf(httpUrl: string, ip: string): Promise<number | undefined> {
+  const res = await fetch(`${httpUrl}/api/v1/address/${ip}`);
+  const body = (await res.json()) as { origin?: { asn: number } | null };
+  return body.origin?.asn;
+}
+
+async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('run reloads its --asdb table on SIGHUP and when the file is replaced, without stopping', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tl-asdb-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const table = join(dir, 'table.dat');
+  writeFileSync(table, '127.0.0.0/8\t64500\n');
+  const sensor = await startSensor({ args: ['--asdb', table] });
+  t.after(() => sensor.dispose());
+  await lineClient({ port: sensor.port, host: '127.0.0.1' }, [[bytes('root'), bytes('vizxv')]]);
+  assert.equal(await until(() => originOf(sensor.httpUrl, '127.0.0.1'), (asn) => asn === 64500), 64500);
+
+  writeFileSync(table, '127.0.0.0/8\t64501\n');
+  sensor.child.kill('SIGHUP');
+  assert.equal(await until(() => originOf(sensor.httpUrl, '127.0.0.1'), (asn) => asn === 64501), 64501);
+
+  // A broken table is refused: the one in use stays, and the log says why.
+  writeFileSync(table, '127.0.0.0/8 broken\n');
+  sensor.child.kill('SIGHUP');
+  await until(async () => sensor.stderr(), (log) => /reload failed, keeping the table in use/.test(log));
+  assert.equal(await originOf(sensor.httpUrl, '127.0.0.1'), 64501);
+
+  // An atomic replacement (write, then rename) is picked up by the file watcher.
+  writeFileSync(`${table}.new`, '127.0.0.0/8\t64502\n');
+  renameSync(`${table}.new`, table);
+  assert.equal(await until(() => originOf(sensor.httpUrl, '127.0.0.1'), (asn) => asn === 64502), 64502);
+  assert.ok(sensor.alive());
+  assert.equal(await sensor.stop('SIGTERM'), 0);
+});
