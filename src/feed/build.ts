@@ -66,8 +66,8 @@ export async function buildFeed(options: BuildOptions): Promise<BuiltFeed> {
   const sensors = await options.source.sensors();
   const policy = new PolicyIndex(options.policy, sensors.flatMap((s) => s.addresses));
 
-  progress(`looking up ${rows.ips.length} addresses`);
-  const n = rows.ips.length;
+  progress(`looking up ${rows.last.length} addresses`);
+  const n = rows.last.length;
   const asn = new Uint32Array(n);
   const tagSet = new Uint32Array(n);
   const keep = new Uint8Array(n);
@@ -76,10 +76,10 @@ export async function buildFeed(options: BuildOptions): Promise<BuiltFeed> {
   const words = new Uint32Array(4);
   const withheld = { own: 0, excluded: 0 };
   for (let i = 0; i < n; i++) {
-    const ip = rows.ips[i]!;
-    const family = numericAddress(ip, words);
-    if (family === 0) continue; // summaries hold canonical addresses only
-    asn[i] = options.asdb.asn(ip);
+    let family: 0 | 4 | 6 = 4;
+    if (rows.v4[i]! >= 0) words[0] = rows.v4[i]!;
+    else if ((family = numericAddress(rows.ips[i]!, words)) === 0) continue; // summaries hold canonical addresses only
+    asn[i] = originOf(options.asdb, family, words);
     const tags = policy.classify(family, words, asn[i]!);
     if (tags === OWN) withheld.own++;
     else if (tags === EXCLUDED) withheld.excluded++;
@@ -107,4 +107,15 @@ export async function buildFeed(options: BuildOptions): Promise<BuiltFeed> {
     tagSets: policy.tagSets,
     asName: (a) => options.asdb.name(a),
   };
+}
+
+/**
+ * The origin AS (0: none) of an address already parsed into words: the
+ * facade's own prefix index, without parsing the address a second time
+ * (Asdb.asn(text) would; a million lookups are a tenth of a build).
+ */
+function originOf(asdb: Asdb, family: 4 | 6, words: Uint32Array): number {
+  const { v4, v6 } = asdb.index;
+  const i = family === 4 ? v4.find(words[0]!) : v6.find(words);
+  return i < 0 ? 0 : (family === 4 ? v4 : v6).asns[i]!;
 }

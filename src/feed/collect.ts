@@ -9,14 +9,21 @@
 // longer than the summaries' horizon), it aggregates the window's events
 // instead: the same result, at O(events) cost.
 import type { FeedSnapshot } from '../store/store.ts';
+import { formatIPv4, parseIPv4 } from '../asdb/ip.ts';
 import { canonicalAddress } from './address.ts';
 import { AddressSummary, type EdgeCount, HOUR_MS, SUMMARY_HORIZON_MS, summarizeWindow, type WindowSummary } from './summary.ts';
 import type { FeedWindow } from './window.ts';
 import type { Pacer } from './pacer.ts';
 
-/** Addresses with their attempts in the window, as columns. */
+/**
+ * Addresses with their attempts in the window, as columns. An IPv4 address
+ * is kept as a number (v4[i]; ips[i] is null): a million strings that
+ * survive the read cost more in garbage collection than anything else.
+ * An IPv6 address is kept as text (ips[i]; v4[i] is -1).
+ */
 export interface Collected {
-  ips: string[];
+  v4: number[];
+  ips: Array<string | null>;
   last: number[];
   /** Present when detail was asked for. */
   first?: number[];
@@ -35,12 +42,24 @@ export async function collect(snapshot: FeedSnapshot, window: FeedWindow, detail
 
 function columns(detail: boolean, path: Collected['path']): Collected {
   return detail
-    ? { ips: [], last: [], first: [], attempts: [], credentials: [], sensors: [], path }
-    : { ips: [], last: [], path };
+    ? { v4: [], ips: [], last: [], first: [], attempts: [], credentials: [], sensors: [], path }
+    : { v4: [], ips: [], last: [], path };
+}
+
+/** Adds an address (canonical text) to the columns. */
+function address(c: Collected, ip: string): void {
+  const v4 = parseIPv4(ip);
+  c.v4.push(v4);
+  c.ips.push(v4 >= 0 ? null : ip);
+}
+
+/** The text of entry i's address. */
+export function ipText(c: Collected, i: number): string {
+  return c.ips[i] ?? formatIPv4(c.v4[i]!);
 }
 
 function push(c: Collected, ip: string, s: WindowSummary): void {
-  c.ips.push(ip);
+  address(c, ip);
   c.last.push(s.last);
   if (c.first) {
     c.first.push(s.first);
@@ -56,10 +75,8 @@ async function fromSummaries(snapshot: FeedSnapshot, window: FeedWindow, detail:
   for await (const page of snapshot.summaries!.read(window.from, detail)) {
     if (!detail) {
       // Every address read had its newest attempt in the window, and none is newer than its end.
-      for (let i = 0; i < page.ips.length; i++) {
-        out.ips.push(page.ips[i]!);
-        out.last.push(page.last[i]!);
-      }
+      for (const ip of page.ips) address(out, ip);
+      Array.prototype.push.apply(out.last, page.last);
     } else {
       for (let i = 0; i < page.ips.length; i++) {
         const s = summarizeWindow(page.data![i]!, window.from, window.to, edge!.get(page.ips[i]!));

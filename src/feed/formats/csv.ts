@@ -4,6 +4,7 @@
 // (semicolon-separated labels). Text cells are written so that a spreadsheet
 // never runs them as formulas (OWASP's advice on CSV injection).
 import { cleanAsName } from '../asname.ts';
+import { ipText } from '../collect.ts';
 import { CATEGORY } from '../build.ts';
 import type { FeedFormat } from '../render.ts';
 import { formatSecond } from '../window.ts';
@@ -42,7 +43,7 @@ export const csvFormat: FeedFormat = {
   entry(feed, i) {
     const r = feed.rows;
     return (
-      `${asPrefix(feed, feed.asn[i]!)}${r.ips[i]},${formatSecond(r.last[i]!)},${CATEGORY},${formatSecond(r.first![i]!)},` +
+      `${asPrefix(feed, feed.asn[i]!)}${ipText(r, i)},${formatSecond(r.last[i]!)},${CATEGORY},${formatSecond(r.first![i]!)},` +
       `${r.attempts![i]},${r.credentials![i]},${r.sensors![i]},${tagsCell(feed, feed.tagSet[i]!)}`
     );
   },

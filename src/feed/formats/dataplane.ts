@@ -4,6 +4,7 @@
 // with padding counted in bytes, between a header and a footer whose numbers
 // of lines never change from one build to the next (Yeti skips them by count).
 import { dataplaneAsName } from '../asname.ts';
+import { ipText } from '../collect.ts';
 import { CATEGORY, type BuiltFeed } from '../build.ts';
 import type { FeedFormat, Listed } from '../render.ts';
 import { formatMinute, formatSecond } from '../window.ts';
@@ -17,6 +18,9 @@ const asPrefix = perBuild((feed, asn) => {
 });
 
 const SUFFIX = `  |  ${CATEGORY}\n`;
+/** What follows an address of n characters: its padding to 15 and the separator. */
+const AFTER_IP = Array.from({ length: 16 }, (_, n) => `${' '.repeat(15 - n)}  |  `);
+const afterIp = (ip: string) => AFTER_IP[ip.length] ?? '  |  ';
 
 function header(feed: BuiltFeed): string {
   const { from, to } = feed.window;
@@ -92,6 +96,9 @@ export const dataplaneFormat: FeedFormat = {
   detail: false,
   lists: (feed, i) => !(feed.excludeTaggedFromDataplane && feed.tagSet[i] !== 0),
   header,
-  entry: (feed, i) => `${asPrefix(feed, feed.asn[i]!)}${feed.rows.ips[i]!.padEnd(15)}  |  ${formatSecond(feed.rows.last[i]!)}${SUFFIX}`,
+  entry(feed, i) {
+    const ip = ipText(feed.rows, i);
+    return asPrefix(feed, feed.asn[i]!) + ip + afterIp(ip) + formatSecond(feed.rows.last[i]!) + SUFFIX;
+  },
   footer: (_feed, listed: Listed) => `#\n# Totals\n#   ASNs: ${listed.asns}\n#   Addresses: ${listed.addresses}\n# End of the ${CATEGORY} feed.\n`,
 };

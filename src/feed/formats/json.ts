@@ -2,6 +2,7 @@
 // route origin data and its attribution, counts) and its entries, one per
 // line, in feed order.
 import { cleanAsName } from '../asname.ts';
+import { ipText } from '../collect.ts';
 import { CATEGORY, type BuiltFeed } from '../build.ts';
 import type { FeedFormat, Listed } from '../render.ts';
 import { formatIso } from '../window.ts';
@@ -42,7 +43,7 @@ export const jsonFormat: FeedFormat = {
   entry(feed, i, index) {
     const r = feed.rows;
     return (
-      `${index === 0 ? '' : ',\n'}  {${asFields(feed, feed.asn[i]!)},"ip":"${r.ips[i]}","last_seen":"${formatIso(r.last[i]!)}",` +
+      `${index === 0 ? '' : ',\n'}  {${asFields(feed, feed.asn[i]!)},"ip":"${ipText(r, i)}","last_seen":"${formatIso(r.last[i]!)}",` +
       `"category":"${CATEGORY}","first_seen":"${formatIso(r.first![i]!)}","attempts":${r.attempts![i]},` +
       `"credentials":${r.credentials![i]},"sensors":${r.sensors![i]},"tags":${tagsJson(feed, feed.tagSet[i]!)}}`
     );
