@@ -3,21 +3,12 @@ import type { LoginEvent } from './login-event.ts';
 // The JSON shape of a LoginEvent (design.md): time as ISO 8601, credentials as
 // strings, plus username_b64/password_b64 carrying the exact bytes whenever
 // they are not valid UTF-8.
-export interface LoginEventJson {
-  id: string;
+export interface LoginEventJson extends Omit<LoginEvent, 'time' | 'username' | 'password'> {
   time: string;
-  sensor: string;
-  src_ip: string;
-  src_port: number;
-  dst_ip: string;
-  dst_port: number;
-  session: string;
-  attempt: number;
   username: string;
   username_b64?: string;
   password: string;
   password_b64?: string;
-  client: LoginEvent['client'];
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
