@@ -88,11 +88,16 @@ async function versionOf(client: pg.ClientBase): Promise<number> {
 export async function pgMigrate(client: pg.ClientBase, where: string, steps: readonly PgMigration[] = pgMigrations): Promise<void> {
   let version = await pgCheckVersion(client, where, steps.length);
   if (version === steps.length) return;
+  // Concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog
+  // (duplicate table, type or key): creators take turns under an advisory lock.
   try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('telnetlogin_schema'))`);
     await client.query(VERSION_TABLE);
+    await client.query('COMMIT');
   } catch (err) {
-    // Another process created it at the same moment (duplicate_table, or unique_violation in the catalog).
-    if (!['42P07', '23505'].includes((err as pg.DatabaseError).code ?? '')) throw err;
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
   }
   for (; version < steps.length; version = await pgCheckVersion(client, where, steps.length)) {
     try {
