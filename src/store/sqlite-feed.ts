@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import type { LoginEvent } from '../events/login-event.ts';
 import { canonicalAddress } from '../feed/address.ts';
 import { DAY_MS, HOUR_MS, SUMMARY_HORIZON_MS, updateSummaries } from '../feed/summary.ts';
+import { foldStoredEvents } from './sqlite-rows.ts';
 import type { AddressSummaryPage, FeedEvent, FeedSnapshot, SensorRecord } from './store.ts';
 
 const PAGE = 8192; // rows handed to the builder at a time
@@ -111,18 +112,7 @@ export class SqliteFeedTables {
 /** Builds the feed tables from the events already stored (the schema step that adds them). */
 export function backfillFeedTables(db: Database.Database): void {
   const tables = new SqliteFeedTables(db);
-  const page = db
-    .prepare<[string], [string, string, number, string, Buffer, Buffer, string]>(
-      'SELECT id, src_ip, time, sensor, username, password, dst_ip FROM events WHERE id > ? ORDER BY id LIMIT 20000',
-    )
-    .raw();
-  let after = '';
-  for (;;) {
-    const rows = page.all(after);
-    if (rows.length === 0) return;
-    tables.add(rows.map(([, src_ip, time, sensor, username, password, dst_ip]) => ({ src_ip, time, sensor, username, password, dst_ip })));
-    after = rows[rows.length - 1]![0];
-  }
+  foldStoredEvents(db, (events) => tables.add(events));
 }
 
 /**

@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import type { LoginEvent } from '../events/login-event.ts';
 import { canonicalAddress } from '../feed/address.ts';
 import { DAY_MS, HOUR_MS } from '../feed/summary.ts';
+import { foldStoredEvents } from './sqlite-rows.ts';
 import type { AddressStats, Bucket, CredentialStats, SensorStats, SeriesPoint, StatsReader, TopEntry, TopKind } from './stats.ts';
 
 /** Longest value kept in a top list (bytes); longer ones are cut, so that a hostile client cannot grow the rollups. */
@@ -167,24 +168,7 @@ export function backfillStatsTables(db: Database.Database): void {
     db.exec(`DELETE FROM ${table}`);
   }
   const tables = new SqliteStatsTables(db);
-  const page = db
-    .prepare<[string], [string, number, string, string, number, Buffer, Buffer, string]>(
-      'SELECT id, time, sensor, src_ip, attempt, username, password, client FROM events WHERE id > ? ORDER BY id LIMIT 20000',
-    )
-    .raw();
-  let after = '';
-  for (;;) {
-    const rows = page.all(after);
-    if (rows.length === 0) return;
-    tables.add(
-      rows.map(([id, time, sensor, src_ip, attempt, username, password, client]) => ({
-        id, time, sensor, src_ip, attempt, username, password,
-        client: JSON.parse(client) as LoginEvent['client'],
-        src_port: 0, dst_ip: '', dst_port: 0, session: '',
-      })),
-    );
-    after = rows[rows.length - 1]![0];
-  }
+  foldStoredEvents(db, (events) => tables.add(events));
 }
 
 /** Reads the rollups (on the writer's connection or a read-only one). */

@@ -10,6 +10,7 @@ import { GroupCommit } from './group-commit.ts';
 import { openFeedSnapshot, SqliteFeedTables } from './sqlite-feed.ts';
 import { checkVersion, migrate, schemaVersion } from './sqlite-migrations.ts';
 import { SqliteStats, SqliteStatsTables } from './sqlite-stats.ts';
+import { COLUMNS, rowToEvent, type Row } from './sqlite-rows.ts';
 import type { StatsReader } from './stats.ts';
 import type { EventQuery, EventReader, FeedSnapshot, FeedSource, SensorRecord, Store } from './store.ts';
 
@@ -33,24 +34,6 @@ export interface SqliteStoreOptions {
 const COMMIT_INTERVAL_MS = 10;
 
 const PAGE = 1000; // rows per query while streaming `events`
-
-const COLUMNS = 'id, time, sensor, src_ip, src_port, dst_ip, dst_port, session, attempt, username, password, client';
-
-// A row as read in raw mode (arrays are cheaper to build than objects), in COLUMNS order.
-type Row = [
-  id: string,
-  time: number,
-  sensor: string,
-  src_ip: string,
-  src_port: number,
-  dst_ip: string,
-  dst_port: number,
-  session: string,
-  attempt: number,
-  username: Buffer,
-  password: Buffer,
-  client: string,
-];
 
 export function storeFile(location: SqliteLocation): string {
   return 'file' in location ? location.file : join(location.dataDir, STORE_FILE);
@@ -246,12 +229,4 @@ export class SqliteStore implements Store, FeedSource {
     this.#closing ??= this.#batcher.drain().finally(() => this.#db.close());
     return this.#closing;
   }
-}
-
-function rowToEvent(row: Row): LoginEvent {
-  const [id, time, sensor, src_ip, src_port, dst_ip, dst_port, session, attempt, username, password, client] = row;
-  return {
-    id, time, sensor, src_ip, src_port, dst_ip, dst_port, session, attempt, username, password,
-    client: JSON.parse(client) as LoginEvent['client'],
-  };
 }
