@@ -53,12 +53,15 @@ export class ServerUnderTest {
     let args: string[];
     if (server.kind === 'sensor') {
       writeFileSync(join(root, 'config.json'), JSON.stringify(server.config));
-      args = [bin, 'run', '--config', join(root, 'config.json'), '--data-dir', join(root, 'data'),
+      args = ['run', '--config', join(root, 'config.json'), '--data-dir', join(root, 'data'),
         '--telnet-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--failure-delay', server.failureDelay, '--sensor-id', 'bench'];
     } else {
       args = ['--import', 'tsx', bare];
     }
-    const child = track(spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    // The sensor is started as a user starts it: the executable itself, so that its own node flags (the #! line) apply.
+    const [command, commandArgs] = server.kind === 'sensor' ? [bin, args] : [process.execPath, args];
+    const env = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, ...(options.nodeArgs ?? [])].filter(Boolean).join(' ') };
+    const child = track(spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env }));
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     try {

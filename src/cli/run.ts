@@ -39,7 +39,11 @@ async function run(flags: RunFlags): Promise<void> {
   const config = loadConfig(flags);
   const log = pino({ base: undefined }, pino.destination(2));
   const metrics = createMetrics(() => sensor.counters);
-  const store = openSqliteStore({ dataDir: config.dataDir, onCommit: addStoreMetrics(metrics) });
+  const store = openSqliteStore({
+    dataDir: config.dataDir,
+    onCommit: addStoreMetrics(metrics),
+    onFoldError: (err) => log.error({ err }, 'folding events into the feed summaries and rollups failed; retrying'),
+  });
   // Addresses the sensor listens on by name are its own: the feed never lists them.
   const own = config.telnetListen.map((l) => l.host).filter((h) => isIP(h) && h !== '0.0.0.0' && h !== '::');
   store.addSensorAddresses(config.sensorId, own);

@@ -124,6 +124,8 @@ export class Sensor {
 }
 
 /** One accepted socket and its login session: the session's hooks, wired to the socket. */
+function ignore(): void {}
+
 class Connection implements SessionHooks {
   private readonly session: LoginSession;
   /** Made at the first credential: most connections (scanners, idle) never send one. */
@@ -142,7 +144,7 @@ class Connection implements SessionHooks {
   ) {
     this.session = new LoginSession(options.persona, this, limits);
     socket.on('data', (chunk: Buffer) => this.data(chunk));
-    socket.on('error', () => {}); // resets and timeouts end in 'close'
+    socket.on('error', ignore); // resets and timeouts end in 'close'
     this.session.start();
   }
 

@@ -8,7 +8,7 @@
 // failure delay is over - the failure text and the next prompt in one write
 // (Ncrack stalls when they arrive apart), up to maxAttempts, then hang up.
 import { TelnetParser, type TelnetEvents } from '../telnet/parser.ts';
-import { OptionTable, type Side } from '../telnet/options.ts';
+import { type OptionCallbacks, OptionTable, type Side } from '../telnet/options.ts';
 import { DO, EC, EL, Option, WILL, WONT, negotiationName, optionCode } from '../telnet/constants.ts';
 import { escapeData, negotiation, subnegotiation } from '../telnet/encoder.ts';
 import { emptyClientInfo, type ClientInfo } from '../events/login-event.ts';
@@ -118,7 +118,10 @@ function pick([min, max]: readonly [number, number]): number {
   return min === max ? min : min + Math.floor(Math.random() * (max - min + 1));
 }
 
-export class LoginSession implements TelnetEvents {
+/** An empty line (zero bytes: nothing to share or mutate). */
+const NOTHING = new Uint8Array(0);
+
+export class LoginSession implements TelnetEvents, OptionCallbacks {
   readonly client: ClientInfo = emptyClientInfo();
   private phase = Phase.Opening;
   private readonly script: Script;
@@ -128,7 +131,7 @@ export class LoginSession implements TelnetEvents {
   /** Allocated at the first typed byte: idle and scanning clients never type. */
   private line: Uint8Array | undefined;
   private lineLength = 0;
-  private username: Uint8Array = new Uint8Array(0);
+  private username: Uint8Array = NOTHING;
   private attempts = 0;
   private emptyUsernames = 0;
   private received = 0;
@@ -148,12 +151,17 @@ export class LoginSession implements TelnetEvents {
   ) {
     this.script = scriptFor(persona);
     this.parser = new TelnetParser(this, limits.maxSubnegotiation);
-    this.options = new OptionTable(this.script.policy, {
-      send: (verb, option) => this.out.push(negotiation(verb, option)),
-      changed: (side, option, enabled) => {
-        if (side === 'him' && enabled) this.askFor(option);
-      },
-    });
+    this.options = new OptionTable(this.script.policy, this);
+  }
+
+  // --- OptionCallbacks (no closures of its own: idle connections are many) ---
+
+  send(verb: number, option: number): void {
+    this.out.push(negotiation(verb, option));
+  }
+
+  changed(side: Side, option: number, enabled: boolean): void {
+    if (side === 'him' && enabled) this.askFor(option);
   }
 
   /** Sends the opening options and schedules the first prompt. */
@@ -164,7 +172,10 @@ export class LoginSession implements TelnetEvents {
     const delay = pick(this.persona.promptDelayMs);
     if (delay === 0) return this.prompt(this.script.firstPrompt); // options and prompt in one write
     this.flush();
-    this.timer = setTimeout(() => this.prompt(this.script.firstPrompt), delay);
+    this.timer = setTimeout(() => {
+      this.timer = undefined; // the Timeout and this closure go with it
+      this.prompt(this.script.firstPrompt);
+    }, delay);
   }
 
   receive(chunk: Uint8Array): void {
@@ -245,7 +256,7 @@ export class LoginSession implements TelnetEvents {
   }
 
   private takeLine(): Uint8Array {
-    const value = this.line ? this.line.slice(0, this.lineLength) : new Uint8Array(0);
+    const value = this.line ? this.line.slice(0, this.lineLength) : NOTHING;
     this.lineLength = 0;
     return value;
   }

@@ -1,7 +1,7 @@
 // The embedded store's side of the feed: per-address summaries and the
-// sensors' own addresses, both kept up to date inside the transaction that
-// stores the events (so they never disagree with them), and the consistent
-// read-only view a feed build reads.
+// sensors' own addresses, both kept up to date as events are stored (folded
+// in batches, see sqlite-fold.ts), and the consistent read-only view a feed
+// build reads.
 import Database from 'better-sqlite3';
 import type { LoginEvent } from '../events/login-event.ts';
 import { canonicalAddress } from '../feed/address.ts';

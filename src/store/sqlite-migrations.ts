@@ -4,6 +4,7 @@
 import type { Database } from 'better-sqlite3';
 import { TelnetloginError } from '../errors.ts';
 import { backfillFeedTables, FEED_TABLES_SQL } from './sqlite-feed.ts';
+import { FOLD_PENDING_SQL } from './sqlite-fold.ts';
 import { backfillStatsTables, STATS_TABLES_SQL } from './sqlite-stats.ts';
 
 export interface Migration {
@@ -47,6 +48,10 @@ export const migrations: readonly Migration[] = [
     name: 'dashboard rollups',
     sql: STATS_TABLES_SQL,
     backfill: backfillStatsTables,
+  },
+  {
+    name: 'events waiting to be folded into the derived tables',
+    sql: FOLD_PENDING_SQL,
   },
 ];
 

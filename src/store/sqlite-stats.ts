@@ -1,7 +1,7 @@
 // The embedded store's rollups for the dashboard and the JSON API (src/store/stats.ts),
-// kept up to date inside the transaction that stores the events. Each batch
-// is aggregated in JS first: one upsert per distinct key per commit, not per
-// event, keeps the sensor's insert cost small.
+// kept up to date as events are stored (folded in batches, see sqlite-fold.ts).
+// Each batch is aggregated in JS first: one upsert per distinct key per
+// batch, not per event.
 import type Database from 'better-sqlite3';
 import type { LoginEvent } from '../events/login-event.ts';
 import { canonicalAddress } from '../feed/address.ts';
@@ -184,9 +184,12 @@ export class SqliteStats implements StatsReader {
   readonly #addressHours: Stmt;
   readonly #addressSensors: Stmt;
   readonly #credentials: Stmt;
+  /** Brings the rollups up to date first (the writer folds recorded events in; see sqlite-fold.ts). */
+  readonly #fresh: () => void;
 
-  constructor(db: Database.Database, events: StatsReader['events']) {
+  constructor(db: Database.Database, events: StatsReader['events'], fresh: () => void = () => {}) {
     this.events = events;
+    this.#fresh = fresh;
     this.#series = {
       hour: db.prepare('SELECT hour, attempts, addresses, new FROM stats_hourly WHERE hour >= ? AND hour < ? ORDER BY hour').raw(),
       day: db.prepare('SELECT day, attempts, addresses, new FROM stats_daily WHERE day >= ? AND day < ? ORDER BY day').raw(),
@@ -213,12 +216,14 @@ export class SqliteStats implements StatsReader {
   }
 
   async series(from: number, to: number, bucket: Bucket): Promise<SeriesPoint[]> {
+    this.#fresh();
     const size = bucket === 'hour' ? HOUR_MS : DAY_MS;
     const rows = this.#series[bucket].all(Math.floor(from / size), Math.ceil(to / size)) as Array<[number, number, number, number]>;
     return rows.map(([k, attempts, addresses, n]) => ({ t: k * size, attempts, addresses, new: n }));
   }
 
   async top(kind: TopKind, from: number, to: number, limit: number): Promise<TopEntry[]> {
+    this.#fresh();
     const rows = this.#top.all(KIND_CODES[kind], Math.floor(from / DAY_MS), Math.ceil(to / DAY_MS), limit) as Array<[Buffer, number]>;
     return rows.map(([value, count]) => {
       if (kind !== 'pairs') return { value, count };
@@ -228,23 +233,27 @@ export class SqliteStats implements StatsReader {
   }
 
   async addresses(from: number, to: number): Promise<Array<[string, number]>> {
+    this.#fresh();
     // Whole days when the range is long (fewer rows), whole hours otherwise.
     if (to - from > 2 * DAY_MS) return this.#dayIps.all(Math.floor(from / DAY_MS), Math.ceil(to / DAY_MS)) as Array<[string, number]>;
     return this.#hourIps.all(Math.floor(from / HOUR_MS), Math.ceil(to / HOUR_MS)) as Array<[string, number]>;
   }
 
   async sensors(): Promise<SensorStats[]> {
+    this.#fresh();
     return (this.#sensors.all() as Array<[string, number, number, number]>).map(([sensor, attempts, firstEvent, lastEvent]) => ({
       sensor, attempts, firstEvent, lastEvent,
     }));
   }
 
   async totals(): Promise<{ events: number; addresses: number }> {
+    this.#fresh();
     const [events, addresses] = this.#totals.get() as [number, number];
     return { events, addresses };
   }
 
   async address(text: string): Promise<AddressStats | null> {
+    this.#fresh();
     const ip = canonicalAddress(text);
     if (ip === null) return null;
     const row = this.#address.get(ip) as [number, number, number] | undefined;

@@ -8,6 +8,7 @@ import type { LoginEvent } from '../events/login-event.ts';
 import { TelnetloginError } from '../errors.ts';
 import { GroupCommit } from './group-commit.ts';
 import { openFeedSnapshot, SqliteFeedTables } from './sqlite-feed.ts';
+import { DeferredFold } from './sqlite-fold.ts';
 import { checkVersion, migrate, schemaVersion } from './sqlite-migrations.ts';
 import { SqliteStats, SqliteStatsTables } from './sqlite-stats.ts';
 import { COLUMNS, rowToEvent, type Row } from './sqlite-rows.ts';
@@ -28,6 +29,8 @@ export interface SqliteStoreOptions {
   maxBatch?: number;
   /** Under load, commits (each an fsync, ~0.15 ms of CPU here) start at most this often. */
   commitIntervalMs?: number;
+  /** Told when folding stored events into the derived tables failed (they are folded later; default: a process warning). */
+  onFoldError?: (err: Error) => void;
 }
 
 /** 10 ms: at most 100 fsyncs a second however busy the sensor is; an idle sensor commits at once. */
@@ -91,7 +94,8 @@ export class SqliteStore implements Store, FeedSource {
   readonly #db: Database.Database;
   readonly #busyTimeoutMs: number;
   readonly #feed: SqliteFeedTables;
-  readonly #stats: SqliteStatsTables | undefined;
+  /** Undefined on a read-only opening. */
+  readonly #fold: DeferredFold | undefined;
   readonly #batcher: GroupCommit<LoginEvent>;
   readonly #insert: Database.Statement | undefined;
   readonly #firstIdSince: Database.Statement<[number], string | null>;
@@ -105,7 +109,17 @@ export class SqliteStore implements Store, FeedSource {
     this.file = file;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#feed = new SqliteFeedTables(db);
-    this.#stats = db.readonly ? undefined : new SqliteStatsTables(db);
+    if (!db.readonly) {
+      const stats = new SqliteStatsTables(db);
+      this.#fold = new DeferredFold(
+        db,
+        (events) => {
+          this.#feed.add(events);
+          stats.add(events);
+        },
+        options.onFoldError ?? ((err) => process.emitWarning(err)),
+      );
+    }
     // Ids are unique; recording an id that is already stored is a no-op, so
     // retries and imports are idempotent.
     this.#insert = db.readonly
@@ -116,8 +130,9 @@ export class SqliteStore implements Store, FeedSource {
       (events) => {
         const started = performance.now();
         try {
-          const errors = transaction(events);
+          const { errors, inserted } = transaction(events);
           options.onCommit?.(performance.now() - started, events.length);
+          this.#fold!.committed(inserted);
           return errors;
         } catch (err) {
           const message = `${file}: ${events.length} events not committed: ${(err as Error).message}`;
@@ -152,10 +167,11 @@ export class SqliteStore implements Store, FeedSource {
   // Runs inside one IMMEDIATE transaction per batch. An event SQLite refuses
   // (a wrong type, say) only keeps itself out; an error that rolls back the
   // whole transaction (disk full, I/O), or a failing COMMIT, fails the batch.
-  readonly #insertBatch = (events: LoginEvent[]): Array<Error | undefined> | undefined => {
+  readonly #insertBatch = (events: LoginEvent[]): { errors?: Array<Error | undefined>; inserted: LoginEvent[] } => {
     const insert = this.#insert!;
+    const fold = this.#fold!;
     let errors: Array<Error | undefined> | undefined;
-    const inserted: LoginEvent[] = []; // not those already stored: the feed counts each event once
+    const inserted: LoginEvent[] = []; // not those already stored: the derived tables count each event once
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       try {
@@ -163,7 +179,10 @@ export class SqliteStore implements Store, FeedSource {
           e.id, e.time, e.sensor, e.src_ip, e.src_port, e.dst_ip, e.dst_port, e.session, e.attempt,
           e.username, e.password, JSON.stringify(e.client),
         );
-        if (changes > 0) inserted.push(e);
+        if (changes > 0) {
+          fold.list(e);
+          inserted.push(e);
+        }
       } catch (err) {
         // Errors like SQLITE_FULL roll the whole transaction back: fail the batch.
         if (!this.#db.inTransaction) throw err;
@@ -173,9 +192,7 @@ export class SqliteStore implements Store, FeedSource {
         });
       }
     }
-    this.#feed.add(inserted);
-    this.#stats!.add(inserted);
-    return errors;
+    return { errors, inserted };
   };
 
   /** Records addresses this sensor knows are its own (never listed in the feed). */
@@ -185,16 +202,18 @@ export class SqliteStore implements Store, FeedSource {
 
   /** A consistent view for a feed build, on a read-only connection of its own. */
   async feedSnapshot(): Promise<FeedSnapshot> {
+    this.#fold?.fold();
     return openFeedSnapshot(this.file, this.#busyTimeoutMs);
   }
 
   /** The dashboard's rollups and per-address reads; null on an older read-only store without them. */
   stats(): StatsReader | null {
     if (!SqliteStats.available(this.#db)) return null;
-    return new SqliteStats(this.#db, (query) => this.events(query));
+    return new SqliteStats(this.#db, (query) => this.events(query), () => this.#fold?.fold());
   }
 
   async sensors(): Promise<SensorRecord[]> {
+    this.#fold?.fold();
     return this.#feed.sensors();
   }
 
@@ -226,7 +245,10 @@ export class SqliteStore implements Store, FeedSource {
 
   /** Commits what is pending, then closes the file. */
   close(): Promise<void> {
-    this.#closing ??= this.#batcher.drain().finally(() => this.#db.close());
+    this.#closing ??= this.#batcher.drain().finally(() => {
+      this.#fold?.stop();
+      this.#db.close();
+    });
     return this.#closing;
   }
 }

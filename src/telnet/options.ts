@@ -27,8 +27,9 @@ export interface OptionCallbacks {
 
 export class OptionTable {
   // One byte per option: our side in the low nibble, the client's in the high
-  // one, each 2 bits of state and 1 bit of queue. 256 bytes a connection.
-  private readonly table = new Uint8Array(256);
+  // one, each 2 bits of state and 1 bit of queue. 256 bytes a connection,
+  // cut from Node's shared buffer pool rather than allocated one by one.
+  private readonly table = Buffer.allocUnsafe(256).fill(NO);
 
   constructor(
     private readonly policy: OptionPolicy,

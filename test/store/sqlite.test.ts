@@ -50,7 +50,7 @@ test('a new store gets the directory, the file and the current schema; reopening
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type IN ('table', 'index') ORDER BY name").pluck().all();
   assert.deepEqual(tables, [
-    'events', 'events_src_ip', 'events_time', 'feed_addresses', 'feed_addresses_last', 'sensor_addresses', 'sqlite_autoindex_feed_addresses_1',
+    'events', 'events_src_ip', 'events_time', 'feed_addresses', 'feed_addresses_last', 'fold_pending', 'sensor_addresses', 'sqlite_autoindex_feed_addresses_1',
     'stats_addresses', 'stats_daily', 'stats_day_ips', 'stats_hour_ips', 'stats_hour_ips_ip', 'stats_hourly', 'stats_sensors', 'stats_top',
   ]);
 
