@@ -1,5 +1,5 @@
 // The derived tables (feed summaries, sensor addresses, dashboard rollups) are
-// brought up to date in a transaction of their own, about once a second, not
+// brought up to date in a transaction of their own, every FOLD_INTERVAL_MS, not
 // in the durable transaction of every group commit: a commit then writes the
 // events and a few pages, not every summary and rollup page its events touch
 // (measured: 14 page writes per login attempt at 4,000 attempts/s before).
@@ -34,8 +34,11 @@ export class DeferredFold {
   /** After a failed fold, the next try waits for the timer even when many events wait. */
   #failing = false;
 
-  constructor(db: Database.Database, target: FoldTarget, onError: (err: Error) => void) {
+  readonly #intervalMs: number;
+
+  constructor(db: Database.Database, target: FoldTarget, onError: (err: Error) => void, intervalMs = FOLD_INTERVAL_MS) {
     this.#db = db;
+    this.#intervalMs = intervalMs;
     this.#target = target;
     this.#onError = onError;
     this.#note = db.prepare('INSERT INTO fold_pending (id) VALUES (?)');
@@ -98,7 +101,7 @@ export class DeferredFold {
   #schedule(): void {
     if (this.#pending.length >= FOLD_MAX_PENDING && !this.#failing) this.fold();
     else if (this.#pending.length > 0 && !this.#timer) {
-      this.#timer = setTimeout(this.fold, FOLD_INTERVAL_MS);
+      this.#timer = setTimeout(this.fold, this.#intervalMs);
       this.#timer.unref(); // close() folds what is left
     }
   }

@@ -31,6 +31,8 @@ export interface SqliteStoreOptions {
   commitIntervalMs?: number;
   /** Told when folding stored events into the derived tables failed (they are folded later; default: a process warning). */
   onFoldError?: (err: Error) => void;
+  /** How long recorded events wait before being folded into the derived tables (default FOLD_INTERVAL_MS). */
+  foldIntervalMs?: number;
 }
 
 /** 10 ms: at most 100 fsyncs a second however busy the sensor is; an idle sensor commits at once. */
@@ -118,6 +120,7 @@ export class SqliteStore implements Store, FeedSource {
           stats.add(events);
         },
         options.onFoldError ?? ((err) => process.emitWarning(err)),
+        options.foldIntervalMs,
       );
     }
     // Ids are unique; recording an id that is already stored is a no-op, so

@@ -53,11 +53,11 @@ function someEvents(): LoginEvent[] {
 
 test('events are folded after their commit; readers in the writer process see them at once', async (t) => {
   const dataDir = tempDir(t);
-  const store = openSqliteStore({ dataDir });
+  const store = openSqliteStore({ dataDir, foldIntervalMs: 60_000 });
   t.after(() => store.close());
   const events = someEvents().slice(0, 5);
   await Promise.all(events.map((e) => store.record(e)));
-  // Committed and listed, not yet folded: the fold waits for up to a second.
+  // Committed and listed, not yet folded.
   assert.equal(count(dataDir, 'events'), 5);
   assert.equal(count(dataDir, 'fold_pending'), 5);
   assert.equal(count(dataDir, 'stats_addresses'), 0);
@@ -68,7 +68,7 @@ test('events are folded after their commit; readers in the writer process see th
   assert.deepEqual((await store.sensors()).map((s) => s.id), ['sensor-a', 'sensor-b']);
 });
 
-test('without a reader, the fold comes by itself within about a second', async (t) => {
+test('without a reader, the fold comes by itself (every 250 ms)', async (t) => {
   const dataDir = tempDir(t);
   const store = openSqliteStore({ dataDir });
   t.after(() => store.close());
@@ -90,12 +90,12 @@ test('events a killed writer left unfolded are folded at the next opening, exact
   const input = join(dataDir, '..', `${dataDir.split('/').pop()}-events.json`);
   writeFileSync(input, JSON.stringify(events, (_k, v) => (v?.type === 'Buffer' ? { b64: Buffer.from(v.data).toString('base64') } : v)));
   t.after(() => rmSync(input, { force: true }));
-  // The child records everything, in batches, and is killed before its first fold (a second later).
+  // The child records everything, in batches, and is killed before its first fold.
   const script = `
     import { readFileSync } from 'node:fs';
     import { openSqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite.ts', import.meta.url).href)};
     const events = JSON.parse(readFileSync(${JSON.stringify(input)}, 'utf8'), (_k, v) => (v && typeof v.b64 === 'string' ? Buffer.from(v.b64, 'base64') : v));
-    const store = openSqliteStore({ dataDir: ${JSON.stringify(dataDir)} });
+    const store = openSqliteStore({ dataDir: ${JSON.stringify(dataDir)}, foldIntervalMs: 60_000 });
     for (let i = 0; i < events.length; i += 50) await Promise.all(events.slice(i, i + 50).map((e) => store.record(e)));
     process.kill(process.pid, 'SIGKILL');
   `;
