@@ -47,6 +47,15 @@ export interface BuiltFeed {
   tagSets: string[][];
   /** AS names as the route origin data has them. */
   asName(asn: number): string | null;
+  /** How this build treats an address (listed or not, its tags), for the dashboard's address view. */
+  standing(ip: string): AddressStanding | null;
+}
+
+/** What the feed makes of one address; null for text that is no IP address. */
+export interface AddressStanding {
+  /** Why the feed does not list it: one of the sensors' own addresses, or excluded by the operator's lists. */
+  withheld: 'own' | 'excluded' | null;
+  tags: string[];
 }
 
 export async function buildFeed(options: BuildOptions): Promise<BuiltFeed> {
@@ -106,6 +115,13 @@ export async function buildFeed(options: BuildOptions): Promise<BuiltFeed> {
     tagSet,
     tagSets: policy.tagSets,
     asName: (a) => options.asdb.name(a),
+    standing(ip) {
+      const family = numericAddress(ip, words);
+      if (family === 0) return null;
+      const tags = policy.classify(family, words, originOf(options.asdb, family, words));
+      if (tags === OWN || tags === EXCLUDED) return { withheld: tags === OWN ? 'own' : 'excluded', tags: [] };
+      return { withheld: null, tags: policy.tagSets[tags]! };
+    },
   };
 }
 

@@ -13,7 +13,7 @@ import { createGzip } from 'node:zlib';
 import type { AsdbHolder } from '../asdb/reload.ts';
 import type { FeedSource } from '../store/store.ts';
 import { AtomicFile } from './atomic-file.ts';
-import { buildFeed, type BuiltFeed } from './build.ts';
+import { type AddressStanding, buildFeed, type BuiltFeed } from './build.ts';
 import { pacer, type Pacer } from './pacer.ts';
 import type { FeedPolicy } from './policy.ts';
 import { FORMATS, render, type FeedFormat, type FormatName } from './render.ts';
@@ -60,6 +60,7 @@ export class FeedPublisher {
   #lastPolicy: FeedPolicy | undefined;
   lastBuild: BuildReport | undefined;
   failures = 0;
+  #standing: BuiltFeed['standing'] | undefined;
 
   constructor(options: PublisherOptions) {
     this.#options = options;
@@ -68,6 +69,11 @@ export class FeedPublisher {
   /** The latest build of a format; undefined until the first build is done. */
   current(name: FormatName): PublishedFile | undefined {
     return this.#files.get(name);
+  }
+
+  /** How the last build treated an address (undefined before the first build; null for no IP address). */
+  standing(ip: string): AddressStanding | null | undefined {
+    return this.#standing?.(ip);
   }
 
   /** Builds now, then every rebuildEveryMs (counted from each build's start). */
@@ -119,6 +125,7 @@ export class FeedPublisher {
       files.set(name, await publish(feed, FORMATS[name], o.publishDir, pace));
     }
     for (const [name, file] of files) this.#files.set(name, file);
+    this.#standing = feed.standing;
     this.lastBuild = { at: feed.window.to, durationMs: performance.now() - started, addresses: feed.order.length, path: feed.path };
     o.onBuilt?.(this.lastBuild);
   }

@@ -24,7 +24,7 @@ export interface ApiOptions {
   /** null: this store keeps no rollups (PostgreSQL, for now): the stats endpoints answer 501. */
   stats: StatsReader | null;
   asdb?: Promise<AsdbHolder>;
-  feeds?: Pick<FeedPublisher, 'current' | 'lastBuild' | 'failures'>;
+  feeds?: Pick<FeedPublisher, 'current' | 'lastBuild' | 'failures' | 'standing'>;
   /** The bearer token for raw events and credentials; without one those answer 403. */
   token?: string;
   live?: () => LiveSensor[];
@@ -139,7 +139,9 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
         const a = await stats().address(req.params.ip);
         if (!a) throw new HttpError(404, 'no attempts from this address (or it is not an IP address)');
         const origin = await originOf(options.asdb, a.ip);
-        return { ...a, origin, tags: [] as string[] };
+        // As the last feed build's lists see it: its tags, or why the feed never lists it (own sensor, excluded).
+        const standing = options.feeds?.standing(a.ip) ?? null;
+        return { ...a, origin, tags: standing?.tags ?? [], withheld: standing?.withheld ?? null };
       });
 
       api.get<{ Params: { ip: string } }>('/address/:ip/credentials', { preHandler: bearer(options.token) }, async (req) => {

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { FeedPublisher } from '../../src/feed/publisher.ts';
+import { EMPTY_POLICY, parseMatch } from '../../src/feed/policy.ts';
 import { migrate, migrations } from '../../src/store/sqlite-migrations.ts';
 import { openSqliteStore, storeFile } from '../../src/store/sqlite.ts';
 import { CONTENT_SECURITY_POLICY } from '../../src/web/dashboard/routes.ts';
 import { event } from '../feed/helpers.ts';
 import { tempDir } from '../store/fixtures.ts';
-import { HOSTILE, HOUR, seededStore, TOKEN, webApp } from './seed.ts';
+import { asdb, HOSTILE, HOUR, seededStore, TOKEN, webApp } from './seed.ts';
 
 const DAY = 24 * HOUR;
 
@@ -47,6 +49,34 @@ test('top lists: user names, passwords, pairs (with _b64 for bytes that are not 
   assert.deepEqual(asns[0], { asn: 64500, name: 'EXAMPLE-NET <b>bold</b>', addresses: 1, attempts: 6 });
   assert.equal(asns.length, 3);
   assert.equal((await app.inject({ url: '/api/v1/top/secrets' })).statusCode, 404);
+});
+
+test("address view: tags and exclusions as the last feed build's lists see them", async (t) => {
+  const seeded = await seededStore(t);
+  const feeds = new FeedPublisher({
+    source: seeded.store,
+    asdb: Promise.resolve({ current: asdb }),
+    policy: async () => ({
+      ...EMPTY_POLICY,
+      exclude: [parseMatch('2001:db8::/32')],
+      tags: [{ match: parseMatch('198.51.100.0/24'), label: 'research-scanner' }, { match: parseMatch(64501), label: 'surveyor' }],
+    }),
+    windowMs: 7 * DAY,
+    rebuildEveryMs: 3_600_000,
+  });
+  const app = webApp(seeded, { feeds });
+  t.after(() => app.close());
+  const before = (await app.inject({ url: '/api/v1/address/198.51.100.7' })).json();
+  assert.deepEqual([before.tags, before.withheld], [[], null], 'no build yet');
+  await feeds.rebuild(seeded.now);
+  const tagged = (await app.inject({ url: '/api/v1/address/198.51.100.7' })).json();
+  assert.equal(tagged.origin.asn, 64501);
+  assert.deepEqual([tagged.tags, tagged.withheld], [['research-scanner', 'surveyor'], null]);
+  const excluded = (await app.inject({ url: '/api/v1/address/2001:db8::5' })).json();
+  assert.deepEqual([excluded.tags, excluded.withheld], [[], 'excluded']);
+  // The seeded events were sent to 192.0.2.1: an address of the sensor, which also logged in to itself.
+  const own = (await app.inject({ url: '/api/v1/address/192.0.2.1' })).json();
+  assert.deepEqual([own.tags, own.withheld], [[], 'own']);
 });
 
 test('address view: aggregates in public, credentials only with the token', async (t) => {

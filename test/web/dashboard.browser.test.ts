@@ -104,9 +104,10 @@ test('the dashboard renders charts and tables, shows hostile strings as text, an
   // (Locators, not waitForFunction: the CSP forbids the eval that a string predicate needs.)
   await page.locator('#address-facts', { hasText: 'AS64501' }).waitFor();
   assert.match((await page.locator('#credentials-note').textContent()) ?? '', /API token/);
-  await page.evaluate(`sessionStorage.setItem('token', ${JSON.stringify(TOKEN)})`);
-  await page.reload();
+  await page.locator('#token-input').fill(TOKEN);
+  await page.locator('#token-form button').click();
   await page.locator('#address-credentials td.client').nth(3).waitFor();
+  assert.equal(await page.locator('#token-form').isHidden(), true);
   const credentials = await cells('#address-credentials td.client');
   assert.ok(credentials.includes(HOSTILE.script) && credentials.includes(HOSTILE.img), JSON.stringify(credentials));
   assert.equal(await page.locator('#chart-address canvas').count(), 1);

@@ -178,21 +178,38 @@ async function refreshAddress(ip) {
     fact('origin AS', a.origin ? `AS${a.origin.asn} ${a.origin.name ?? ''} (${a.origin.prefix})` : 'unknown'),
     fact('sensors hit', a.sensors.join(', ')),
     fact('tags', a.tags.length ? a.tags.join(', ') : 'none'),
+    fact('feed', a.withheld === 'own' ? 'never listed: one of our sensors' : a.withheld === 'excluded' ? "never listed: on the operator's exclusion list" : 'listed while seen in the feed window'),
   );
   chart('chart-address', [{ label: 'attempts', stroke: '#c0392b' }], [a.hours.map((h) => h[0] / 1000), a.hours.map((h) => h[1])]);
+  await refreshCredentials(ip);
+}
+
+// Credentials are behind the API token: asked for in a form, kept for this tab only.
+async function refreshCredentials(ip) {
   const token = sessionStorage.getItem('token');
   const note = document.getElementById('credentials-note');
+  const form = document.getElementById('token-form');
   try {
     const c = await get(`/api/v1/address/${encodeURIComponent(ip)}/credentials?limit=200`, token);
     note.textContent = '';
+    form.hidden = true;
     fill('address-credentials', c.credentials.map((x) => [clientCell(x, 'username'), clientCell(x, 'password'), cell(n(x.count), 'n'), cell(time(x.last))]));
   } catch (err) {
-    note.textContent = err.status === 401 || err.status === 403
-      ? `Credentials need the API token: ${err.message}. Run sessionStorage.setItem('token', '...') in this tab's console, or use the API.`
-      : err.message;
+    const refused = err.status === 401 || err.status === 403;
+    note.textContent = refused ? `Credentials need the API token: ${err.message}.` : err.message;
+    form.hidden = !refused;
     fill('address-credentials', []);
   }
 }
+
+document.getElementById('token-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const input = document.getElementById('token-input');
+  sessionStorage.setItem('token', input.value);
+  input.value = '';
+  const ip = addressInHash();
+  if (ip !== null) void refreshCredentials(ip);
+});
 
 function fact(name, value) {
   const div = document.createElement('div');
