@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ReloadableAsdb } from '../asdb/reload.ts';
 import { feedSourceOf } from '../feed/source.ts';
-import type { SqliteStore } from '../store/sqlite.ts';
+import { PostgresStore } from '../store/postgres.ts';
+import { SqliteStore } from '../store/sqlite.ts';
 import { createWebApp } from '../web/app.ts';
 import { addFeedMetrics } from '../web/feed-routes.ts';
 import { addDashboardMetrics } from '../web/metrics.ts';
@@ -49,10 +50,11 @@ async function serve(flags: ServeFlags): Promise<void> {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'telnetlogin_process_' });
   addFeedMetrics(metrics, publisher);
-  // The embedded store keeps the dashboard's rollups; PostgreSQL does not yet (its stats answer 501).
-  const stats = 'stats' in store && typeof store.stats === 'function' ? (store as SqliteStore).stats() : null;
+  // Both stores keep the dashboard's rollups; PostgreSQL also the sensors' heartbeats (the collector writes them).
+  const stats = store instanceof SqliteStore || store instanceof PostgresStore ? store.stats() : null;
+  const heartbeats = store instanceof PostgresStore ? () => store.sensors() : undefined;
   addDashboardMetrics(metrics, stats, publisher);
-  const web = createWebApp({ metrics, feeds: publisher, api: { stats, asdb, feeds: publisher, token: config.api.token } });
+  const web = createWebApp({ metrics, feeds: publisher, api: { stats, asdb, feeds: publisher, token: config.api.token, heartbeats } });
 
   let stopping: Promise<void> | undefined;
   const stop = (reason: string) =>

@@ -5,11 +5,14 @@
 // the connection's current schema (the first one on its search_path).
 import type pg from 'pg';
 import { TelnetloginError } from '../errors.ts';
+import { backfillPgStats, PG_STATS_SQL } from './postgres-stats.ts';
 
 export interface PgMigration {
   /** What the step adds, for error messages. */
   name: string;
   sql: string;
+  /** Fills what `sql` created from the data already stored, in the same transaction. */
+  backfill?: (client: pg.ClientBase) => Promise<void>;
 }
 
 export const pgMigrations: readonly PgMigration[] = [
@@ -71,6 +74,11 @@ export const pgMigrations: readonly PgMigration[] = [
       CREATE INDEX rejected_messages_received ON rejected_messages (received);
     `,
   },
+  {
+    name: 'dashboard rollups',
+    sql: PG_STATS_SQL,
+    backfill: backfillPgStats,
+  },
 ];
 
 export const pgSchemaVersion = pgMigrations.length;
@@ -109,6 +117,7 @@ export async function pgMigrate(client: pg.ClientBase, where: string, steps: rea
       const current = (await client.query<{ version: number }>('SELECT version FROM telnetlogin_schema')).rows[0]?.version ?? 0;
       if (current === version) {
         await client.query(steps[version]!.sql);
+        await steps[version]!.backfill?.(client);
         await client.query('DELETE FROM telnetlogin_schema');
         await client.query('INSERT INTO telnetlogin_schema (version) VALUES ($1)', [version + 1]);
       }

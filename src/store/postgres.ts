@@ -14,6 +14,7 @@ import { TelnetloginError } from '../errors.ts';
 import { GroupCommit } from './group-commit.ts';
 import { EVENT_COLUMNS, copyFrom, copyRow, rowDay, rowProblem } from './postgres-copy.ts';
 import { pgCheckVersion, pgMigrate, pgSchemaVersion } from './postgres-migrations.ts';
+import { addToPgStats, PgStats, rollupEventOf } from './postgres-stats.ts';
 import { DAY_MS, createPartitions, dayOf, dropPartitionsBefore, listPartitionDays } from './postgres-partitions.ts';
 import type { EventQuery, Store } from './store.ts';
 
@@ -201,8 +202,9 @@ export class PostgresStore implements Store {
       await this.#ensurePartitions(events.map(rowDay));
       // In id order, so that writers of overlapping batches take row locks in
       // the same order and cannot deadlock.
-      const data = [...events].sort(byId).map(copyRow).join('');
-      return await this.#withClient((client) => this.#ingestOn(client, data, heartbeats, rejected));
+      const sorted = [...events].sort(byId);
+      const data = sorted.map(copyRow).join('');
+      return await this.#withClient((client) => this.#ingestOn(client, sorted, data, heartbeats, rejected));
     } catch (err) {
       this.#partitions = undefined;
       throw new TelnetloginError(
@@ -215,36 +217,42 @@ export class PostgresStore implements Store {
 
   async #ingestOn(
     client: pg.PoolClient,
+    events: LoginEventJson[],
     data: string,
     heartbeats: SensorHeartbeat[],
     rejected: RejectedMessage[],
   ): Promise<{ inserted: number }> {
-    const transaction = async (events: () => Promise<number>) => {
+    // `insert` stores the events and says which were new: those go into the rollups.
+    const transaction = async (insert: () => Promise<LoginEventJson[]>) => {
       await client.query('BEGIN');
       try {
-        const inserted = data.length === 0 ? 0 : await events();
+        const inserted = data.length === 0 ? [] : await insert();
+        await addToPgStats(client, inserted.map(rollupEventOf));
         await this.#writeHeartbeats(client, heartbeats);
         await this.#writeRejected(client, rejected);
         await client.query('COMMIT');
-        return inserted;
+        return { inserted: inserted.length };
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
         throw err;
       }
     };
     try {
-      return { inserted: await transaction(() => copyFrom(client, `COPY events (${EVENT_COLUMNS}) FROM STDIN`, data)) };
+      return await transaction(async () => {
+        await copyFrom(client, `COPY events (${EVENT_COLUMNS}) FROM STDIN`, data);
+        return events;
+      });
     } catch (err) {
       if ((err as pg.DatabaseError).code !== '23505') throw err; // unique_violation: some ids are stored already
     }
-    return {
-      inserted: await transaction(async () => {
-        await client.query('CREATE TEMP TABLE IF NOT EXISTS events_incoming (LIKE events) ON COMMIT DELETE ROWS');
-        await copyFrom(client, `COPY events_incoming (${EVENT_COLUMNS}) FROM STDIN`, data);
-        const r = await client.query('INSERT INTO events SELECT * FROM events_incoming ORDER BY id ON CONFLICT (id, time) DO NOTHING');
-        return r.rowCount ?? 0;
-      }),
-    };
+    return transaction(async () => {
+      await client.query('CREATE TEMP TABLE IF NOT EXISTS events_incoming (LIKE events) ON COMMIT DELETE ROWS');
+      await copyFrom(client, `COPY events_incoming (${EVENT_COLUMNS}) FROM STDIN`, data);
+      const r = await client.query<{ id: string }>('INSERT INTO events SELECT * FROM events_incoming ORDER BY id ON CONFLICT (id, time) DO NOTHING RETURNING id');
+      const ids = new Set(r.rows.map((row) => row.id));
+      // A batch may hold an event twice: it counts once.
+      return events.filter((e, i) => ids.has(e.id) && (i === 0 || events[i - 1]!.id !== e.id));
+    });
   }
 
   async #writeHeartbeats(client: pg.ClientBase, heartbeats: SensorHeartbeat[]): Promise<void> {
@@ -345,6 +353,11 @@ export class PostgresStore implements Store {
       if (r.rows.length < n) return;
       after = r.rows[r.rows.length - 1]!.id;
     }
+  }
+
+  /** The dashboard's rollups and per-address reads. */
+  stats(): PgStats {
+    return new PgStats(this.#pool, (query) => this.events(query));
   }
 
   /** Commits what record() has pending, then closes the connections. */

@@ -3,16 +3,11 @@
 // Each batch is aggregated in JS first: one upsert per distinct key per
 // batch, not per event.
 import type Database from 'better-sqlite3';
-import type { LoginEvent } from '../events/login-event.ts';
 import { canonicalAddress } from '../feed/address.ts';
 import { DAY_MS, HOUR_MS } from '../feed/summary.ts';
+import { countAddresses, decodePair, KIND_CODES, rollUp, type RollupEvent } from './rollup.ts';
 import { foldStoredEvents } from './sqlite-rows.ts';
 import type { AddressStats, Bucket, CredentialStats, SensorStats, SeriesPoint, StatsReader, TopEntry, TopKind } from './stats.ts';
-
-/** Longest value kept in a top list (bytes); longer ones are cut, so that a hostile client cannot grow the rollups. */
-export const TOP_VALUE_MAX = 128;
-
-const KIND_CODES: Record<TopKind, number> = { usernames: 1, passwords: 2, pairs: 3, ttypes: 4, options: 5 };
 
 /**
  * Schema step that adds these tables (see sqlite-migrations.ts). Rerunnable:
@@ -72,94 +67,21 @@ export class SqliteStatsTables {
   }
 
   /** Folds newly stored events in. */
-  add(events: readonly LoginEvent[]): void {
+  add(events: readonly RollupEvent[]): void {
     if (events.length === 0) return;
-    const hourIps = new Map<string, [number, string, number]>();
-    const dayIps = new Map<string, [number, string, number]>();
-    const ips = new Map<string, [first: number, last: number, attempts: number]>();
-    const top = new Map<string, [number, number, Buffer, number]>();
-    const sensors = new Map<string, [number, number, number]>();
-    // Per hour and per day: [attempts, new distinct addresses, new first-seen addresses].
-    const hours = new Map<number, [number, number, number]>();
-    const days = new Map<number, [number, number, number]>();
-    const at = (map: Map<number, [number, number, number]>, k: number) => {
-      let v = map.get(k);
-      if (!v) map.set(k, (v = [0, 0, 0]));
-      return v;
-    };
-    const count = (kind: TopKind, day: number, value: Buffer) => {
-      const key = `${KIND_CODES[kind]} ${day} ${value.toString('latin1')}`;
-      const v = top.get(key);
-      if (v) v[3]++;
-      else top.set(key, [KIND_CODES[kind], day, value, 1]);
-    };
-    for (const e of events) {
-      const ip = canonicalAddress(e.src_ip) ?? e.src_ip;
-      const hour = Math.floor(e.time / HOUR_MS);
-      const day = Math.floor(e.time / DAY_MS);
-      at(hours, hour)[0]++;
-      at(days, day)[0]++;
-      tally(hourIps, `${hour} ${ip}`, hour, ip);
-      tally(dayIps, `${day} ${ip}`, day, ip);
-      const a = ips.get(ip);
-      if (a) {
-        a[0] = Math.min(a[0], e.time);
-        a[1] = Math.max(a[1], e.time);
-        a[2]++;
-      } else ips.set(ip, [e.time, e.time, 1]);
-      const s = sensors.get(e.sensor);
-      if (s) {
-        s[0]++;
-        s[1] = Math.min(s[1], e.time);
-        s[2] = Math.max(s[2], e.time);
-      } else sensors.set(e.sensor, [1, e.time, e.time]);
-      const user = cut(e.username);
-      const pass = cut(e.password);
-      count('usernames', day, user);
-      count('passwords', day, pass);
-      count('pairs', day, encodePair(user, pass));
-      // Fingerprints count connections, not attempts: once, with the first credential.
-      if (e.attempt === 1) {
-        count('options', day, cut(Buffer.from(e.client.options.join(','))));
-        for (const ttype of new Set(e.client.ttypes)) count('ttypes', day, cut(Buffer.from(ttype)));
-      }
-    }
-    for (const [hour, ip, n] of hourIps.values()) if (this.#hourIp.get(hour, ip, n) === n) at(hours, hour)[1]++;
-    for (const [day, ip, n] of dayIps.values()) if (this.#dayIp.get(day, ip, n) === n) at(days, day)[1]++;
-    for (const [ip, [first, last, n]] of ips) {
-      const known = this.#addressFirst.get(ip) as number | undefined;
-      if (known === undefined || first < known) {
-        // A first sighting, or an earlier one (an import of older events): the address is new elsewhere.
-        if (known !== undefined) {
-          at(hours, Math.floor(known / HOUR_MS))[2]--;
-          at(days, Math.floor(known / DAY_MS))[2]--;
-        }
-        at(hours, Math.floor(first / HOUR_MS))[2]++;
-        at(days, Math.floor(first / DAY_MS))[2]++;
-      }
-      this.#address.run(ip, first, last, n);
-    }
-    for (const [hour, [a, d, f]] of hours) this.#hourly.run(hour, a, d, f);
-    for (const [day, [a, d, f]] of days) this.#daily.run(day, a, d, f);
-    for (const [kind, day, value, n] of top.values()) this.#top.run(kind, day, value, n);
-    for (const [sensor, [n, first, last]] of sensors) this.#sensor.run(sensor, n, first, last);
+    const r = rollUp(events);
+    // RETURNING the new total: it equals what was added exactly when the pair is new.
+    const newHours: number[] = [];
+    for (const [hour, ip, n] of r.hourIps) if (this.#hourIp.get(hour, ip, n) === n) newHours.push(hour);
+    const newDays: number[] = [];
+    for (const [day, ip, n] of r.dayIps) if (this.#dayIp.get(day, ip, n) === n) newDays.push(day);
+    countAddresses(r, newHours, newDays, (ip) => this.#addressFirst.get(ip) as number | undefined);
+    for (const [ip, [first, last, n]] of r.ips) this.#address.run(ip, first, last, n);
+    for (const [hour, [a, d, f]] of r.hours) this.#hourly.run(hour, a, d, f);
+    for (const [day, [a, d, f]] of r.days) this.#daily.run(day, a, d, f);
+    for (const [kind, day, value, n] of r.top) this.#top.run(kind, day, value, n);
+    for (const [sensor, [n, first, last]] of r.sensors) this.#sensor.run(sensor, n, first, last);
   }
-}
-
-function tally(map: Map<string, [number, string, number]>, key: string, bucket: number, ip: string): void {
-  const v = map.get(key);
-  if (v) v[2]++;
-  else map.set(key, [bucket, ip, 1]);
-}
-
-function cut(bytes: Uint8Array): Buffer {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return b.length > TOP_VALUE_MAX ? Buffer.from(b.subarray(0, TOP_VALUE_MAX)) : Buffer.from(b);
-}
-
-/** A pair as one key: u8 user name length, user name, password (both already cut to TOP_VALUE_MAX). */
-function encodePair(user: Buffer, pass: Buffer): Buffer {
-  return Buffer.concat([Buffer.of(user.length), user, pass]);
 }
 
 /** Builds the rollups from the events already stored (the schema step that adds them). */
@@ -225,11 +147,7 @@ export class SqliteStats implements StatsReader {
   async top(kind: TopKind, from: number, to: number, limit: number): Promise<TopEntry[]> {
     this.#fresh();
     const rows = this.#top.all(KIND_CODES[kind], Math.floor(from / DAY_MS), Math.ceil(to / DAY_MS), limit) as Array<[Buffer, number]>;
-    return rows.map(([value, count]) => {
-      if (kind !== 'pairs') return { value, count };
-      const n = value[0]!;
-      return { value: value.subarray(1, 1 + n), password: value.subarray(1 + n), count };
-    });
+    return rows.map(([value, count]) => (kind === 'pairs' ? { ...decodePair(value), count } : { value, count }));
   }
 
   async addresses(from: number, to: number): Promise<Array<[string, number]>> {

@@ -20,14 +20,24 @@ export interface LiveSensor {
   outboxDepth: number | null;
 }
 
+/** A sensor's latest heartbeat as the collector recorded it (PostgreSQL). */
+export interface SensorHeartbeatRow {
+  id: string;
+  version: string;
+  lastSeen: number;
+  counters: Record<string, number>;
+}
+
 export interface ApiOptions {
-  /** null: this store keeps no rollups (PostgreSQL, for now): the stats endpoints answer 501. */
+  /** null: this store keeps no rollups (an older read-only store): the stats endpoints answer 501. */
   stats: StatsReader | null;
   asdb?: Promise<AsdbHolder>;
   feeds?: Pick<FeedPublisher, 'current' | 'lastBuild' | 'failures' | 'standing'>;
   /** The bearer token for raw events and credentials; without one those answer 403. */
   token?: string;
   live?: () => LiveSensor[];
+  /** The sensors' latest heartbeats, where a collector records them. */
+  heartbeats?: () => Promise<SensorHeartbeatRow[]>;
   now?: () => number;
 }
 
@@ -47,7 +57,7 @@ class HttpError extends Error {
 export function registerApi(app: FastifyInstance, options: ApiOptions): void {
   const now = options.now ?? Date.now;
   const stats = (): StatsReader => {
-    if (!options.stats) throw new HttpError(501, 'this store keeps no dashboard rollups (statistics are implemented for the embedded SQLite store)');
+    if (!options.stats) throw new HttpError(501, 'this store keeps no dashboard rollups (open it once for writing to add them)');
     return options.stats;
   };
   // Answers that read many rows, kept briefly: the dashboard asks for the same ones every 10 s.
@@ -112,12 +122,22 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
         };
       });
 
+      // Health per sensor: its events (rollups), and its latest heartbeat: the
+      // process itself for `run`'s own sensor, the collector's record otherwise.
       api.get('/sensors', async () => {
-        const live = new Map((options.live?.() ?? []).map((l) => [l.sensor, l]));
+        const at = now();
+        const beats = new Map<string, Heartbeat>();
+        for (const h of (await options.heartbeats?.()) ?? []) {
+          const c = h.counters;
+          beats.set(h.id, { at: h.lastSeen, version: h.version, open: c.open ?? null, accepted: c.accepted ?? null, shed: c.shed ?? null, outboxDepth: c.outboxDepth ?? null });
+        }
+        for (const l of options.live?.() ?? []) beats.set(l.sensor, { at, version: null, open: l.open, accepted: l.accepted, shed: l.shed, outboxDepth: l.outboxDepth });
         const rows = await stats().sensors();
-        const sensors = rows.map((s) => ({ ...s, live: live.get(s.sensor) ?? null }));
-        for (const [sensor, l] of live) if (!rows.some((r) => r.sensor === sensor)) sensors.push({ sensor, attempts: 0, firstEvent: 0, lastEvent: 0, live: l });
-        return { now: now(), sensors };
+        const sensors = rows.map((s) => ({ ...s, heartbeat: beats.get(s.sensor) ?? null }));
+        for (const [sensor, heartbeat] of beats) {
+          if (!rows.some((r) => r.sensor === sensor)) sensors.push({ sensor, attempts: 0, firstEvent: 0, lastEvent: 0, heartbeat });
+        }
+        return { now: at, sensors };
       });
 
       api.get('/feed', async () => {
@@ -163,6 +183,16 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
     },
     { prefix: '/api/v1' },
   );
+}
+
+interface Heartbeat {
+  at: number;
+  version: string | null;
+  open: number | null;
+  accepted: number | null;
+  shed: number | null;
+  /** Events waiting in the sensor's outbox; null for the embedded store, which has none. */
+  outboxDepth: number | null;
 }
 
 interface AsnRow {

@@ -126,11 +126,19 @@ test('a store without rollups answers 501; sensors and feed answer without a pub
   const app = webApp(seeded, { stats: null });
   t.after(() => app.close());
   assert.equal((await app.inject({ url: '/api/v1/stats' })).statusCode, 501);
-  const withStats = webApp(seeded, { live: () => [{ sensor: 'test-sensor', open: 2, accepted: 9, shed: 1, outboxDepth: null }] });
+  const withStats = webApp(seeded, {
+    live: () => [{ sensor: 'test-sensor', open: 2, accepted: 9, shed: 1, outboxDepth: null }],
+    // A remote sensor whose heartbeat the collector recorded, with no events yet.
+    heartbeats: async () => [{ id: 'remote-1', version: '0.1.0', lastSeen: seeded.now - 5000, counters: { open: 1, accepted: 4, shed: 0, outboxDepth: 17, attempts: 0 } }],
+  });
   t.after(() => withStats.close());
   const sensors = (await withStats.inject({ url: '/api/v1/sensors' })).json().sensors;
-  assert.deepEqual(sensors[0].live, { sensor: 'test-sensor', open: 2, accepted: 9, shed: 1, outboxDepth: null });
+  assert.deepEqual(sensors[0].heartbeat, { at: seeded.now, version: null, open: 2, accepted: 9, shed: 1, outboxDepth: null }, 'this process: live');
   assert.equal(sensors[0].attempts, 9);
+  assert.deepEqual(sensors[1], {
+    sensor: 'remote-1', attempts: 0, firstEvent: 0, lastEvent: 0,
+    heartbeat: { at: seeded.now - 5000, version: '0.1.0', open: 1, accepted: 4, shed: 0, outboxDepth: 17 },
+  });
   assert.deepEqual((await withStats.inject({ url: '/api/v1/feed' })).json().built, null);
 });
 

@@ -151,15 +151,21 @@ async function refreshOverview() {
   fill('top-pairs', pairs.items.map((p) => [clientCell(p, 'username'), clientCell(p, 'password'), cell(n(p.count), 'n')]));
   fill('top-options', prints.options.map((u) => [clientCell(u, 'value'), cell(n(u.count), 'n')]));
   fill('top-ttypes', prints.ttypes.map((u) => [clientCell(u, 'value'), cell(n(u.count), 'n')]));
-  fill('sensors', sensors.sensors.map((s) => [
-    cell(visible(s.sensor)),
-    cell(ago(s.lastEvent, sensors.now), s.live || sensors.now - s.lastEvent < 3600e3 ? 'alive' : 'quiet'),
-    cell(n(s.attempts), 'n'),
-    cell(s.live ? n(s.live.open) : '-', 'n'),
-    cell(s.live ? n(s.live.accepted) : '-', 'n'),
-    cell(s.live ? n(s.live.shed) : '-', 'n'),
-    cell(s.live && s.live.outboxDepth !== null ? n(s.live.outboxDepth) : '-', 'n'),
-  ]));
+  fill('sensors', sensors.sensors.map((s) => {
+    const h = s.heartbeat;
+    // Alive: a heartbeat in the last two minutes (the embedded sensor is this process: always).
+    const alive = h !== null && sensors.now - h.at < 120e3;
+    return [
+      cell(visible(s.sensor)),
+      cell(h ? ago(h.at, sensors.now) : 'never', alive ? 'alive' : 'quiet'),
+      cell(ago(s.lastEvent, sensors.now)),
+      cell(n(s.attempts), 'n'),
+      cell(h && h.open !== null ? n(h.open) : '-', 'n'),
+      cell(h && h.accepted !== null ? n(h.accepted) : '-', 'n'),
+      cell(h && h.shed !== null ? n(h.shed) : '-', 'n'),
+      cell(h && h.outboxDepth !== null ? n(h.outboxDepth) : '-', 'n'),
+    ];
+  }));
 }
 
 async function refreshAddress(ip) {

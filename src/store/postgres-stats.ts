@@ -1,0 +1,197 @@
+// The PostgreSQL store's rollups for the dashboard and the JSON API: the same
+// tables and meaning as the SQLite store's (sqlite-stats.ts, rollup.ts),
+// written in the transaction that ingests the events, one statement per
+// table per batch. Collectors running at once take turns on them (an
+// advisory lock held to the commit): the counts of new addresses stay exact,
+// and no two batches lock rollup rows in different orders.
+import type pg from 'pg';
+import { credentialBytes, type LoginEventJson } from '../events/json.ts';
+import { canonicalAddress } from '../feed/address.ts';
+import { DAY_MS, HOUR_MS } from '../feed/summary.ts';
+import { countAddresses, decodePair, KIND_CODES, rollUp, type RollupEvent } from './rollup.ts';
+import type { AddressStats, Bucket, CredentialStats, SensorStats, SeriesPoint, StatsReader, TopEntry, TopKind } from './stats.ts';
+
+/** Schema step that adds the tables (see postgres-migrations.ts); times are ms since the epoch, as in SQLite. */
+export const PG_STATS_SQL = `
+  CREATE TABLE stats_hourly (hour integer PRIMARY KEY, attempts bigint NOT NULL, addresses bigint NOT NULL, new bigint NOT NULL);
+  CREATE TABLE stats_daily (day integer PRIMARY KEY, attempts bigint NOT NULL, addresses bigint NOT NULL, new bigint NOT NULL);
+  CREATE TABLE stats_hour_ips (hour integer NOT NULL, ip inet NOT NULL, attempts bigint NOT NULL, PRIMARY KEY (hour, ip));
+  CREATE INDEX stats_hour_ips_ip ON stats_hour_ips (ip, hour);
+  CREATE TABLE stats_day_ips (day integer NOT NULL, ip inet NOT NULL, attempts bigint NOT NULL, PRIMARY KEY (day, ip));
+  CREATE TABLE stats_addresses (ip inet PRIMARY KEY, first bigint NOT NULL, last bigint NOT NULL, attempts bigint NOT NULL);
+  CREATE TABLE stats_top (kind smallint NOT NULL, day integer NOT NULL, value bytea NOT NULL, count bigint NOT NULL, PRIMARY KEY (kind, day, value));
+  CREATE TABLE stats_sensors (sensor text PRIMARY KEY, attempts bigint NOT NULL, first bigint NOT NULL, last bigint NOT NULL);
+`;
+
+// (xmax = 0): the row was inserted by this statement, not updated.
+const PAIRS = (table: string, key: string) => `
+  INSERT INTO ${table} AS t (${key}, ip, attempts) SELECT * FROM unnest($1::integer[], $2::inet[], $3::bigint[])
+  ON CONFLICT (${key}, ip) DO UPDATE SET attempts = t.attempts + excluded.attempts
+  RETURNING ${key} AS bucket, (xmax = 0) AS inserted`;
+const BUCKETS = (table: string, key: string) => `
+  INSERT INTO ${table} AS t (${key}, attempts, addresses, new) SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bigint[], $4::bigint[])
+  ON CONFLICT (${key}) DO UPDATE SET attempts = t.attempts + excluded.attempts, addresses = t.addresses + excluded.addresses, new = t.new + excluded.new`;
+const KNOWN_FIRST = `
+  SELECT u.i, s.first FROM unnest($1::inet[]) WITH ORDINALITY AS u(ip, i) JOIN stats_addresses s ON s.ip = u.ip`;
+const ADDRESSES = `
+  INSERT INTO stats_addresses AS t (ip, first, last, attempts) SELECT * FROM unnest($1::inet[], $2::bigint[], $3::bigint[], $4::bigint[])
+  ON CONFLICT (ip) DO UPDATE SET first = LEAST(t.first, excluded.first), last = GREATEST(t.last, excluded.last), attempts = t.attempts + excluded.attempts`;
+const TOP = `
+  INSERT INTO stats_top AS t (kind, day, value, count) SELECT * FROM unnest($1::smallint[], $2::integer[], $3::bytea[], $4::bigint[])
+  ON CONFLICT (kind, day, value) DO UPDATE SET count = t.count + excluded.count`;
+const SENSORS = `
+  INSERT INTO stats_sensors AS t (sensor, attempts, first, last) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+  ON CONFLICT (sensor) DO UPDATE SET attempts = t.attempts + excluded.attempts, first = LEAST(t.first, excluded.first), last = GREATEST(t.last, excluded.last)`;
+
+/** What the rollups read of an event as the collector receives it. */
+export function rollupEventOf(e: LoginEventJson): RollupEvent {
+  return {
+    src_ip: e.src_ip,
+    time: Date.parse(e.time),
+    sensor: e.sensor,
+    username: credentialBytes(e.username, e.username_b64),
+    password: credentialBytes(e.password, e.password_b64),
+    attempt: e.attempt,
+    client: e.client,
+  };
+}
+
+/** Adds newly stored events to the rollups; runs inside the caller's transaction. */
+export async function addToPgStats(client: pg.ClientBase, events: readonly RollupEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await client.query(`SELECT pg_advisory_xact_lock(hashtext('telnetlogin_stats'))`);
+  const r = rollUp(events);
+  const newIn = async (table: string, key: string, pairs: Array<[number, string, number]>) => {
+    pairs.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+    const res = await client.query<{ bucket: number; inserted: boolean }>(PAIRS(table, key), columns(pairs, 3));
+    return res.rows.filter((row) => row.inserted).map((row) => row.bucket);
+  };
+  const newHours = await newIn('stats_hour_ips', 'hour', r.hourIps);
+  const newDays = await newIn('stats_day_ips', 'day', r.dayIps);
+  const ips = [...r.ips].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const known = new Map<string, number>();
+  for (const row of (await client.query<{ i: string; first: string }>(KNOWN_FIRST, [ips.map(([ip]) => ip)])).rows) {
+    known.set(ips[Number(row.i) - 1]![0], Number(row.first));
+  }
+  countAddresses(r, newHours, newDays, (ip) => known.get(ip));
+  await client.query(ADDRESSES, columns(ips.map(([ip, [first, last, n]]) => [ip, first, last, n]), 4));
+  const buckets = (map: Map<number, [number, number, number]>) => columns([...map].sort((a, b) => a[0] - b[0]).map(([k, v]) => [k, ...v]), 4);
+  await client.query(BUCKETS('stats_hourly', 'hour'), buckets(r.hours));
+  await client.query(BUCKETS('stats_daily', 'day'), buckets(r.days));
+  const top = r.top.sort((a, b) => a[0] - b[0] || a[1] - b[1] || Buffer.compare(a[2], b[2]));
+  await client.query(TOP, columns(top, 4));
+  const sensors = [...r.sensors].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([s, [n, first, last]]) => [s, n, first, last]);
+  await client.query(SENSORS, columns(sensors, 4));
+}
+
+/** Rows as column arrays, the form unnest() takes. */
+function columns(rows: ReadonlyArray<ReadonlyArray<unknown>>, width: number): unknown[][] {
+  const out = Array.from({ length: width }, () => new Array<unknown>(rows.length));
+  rows.forEach((row, i) => row.forEach((v, c) => (out[c]![i] = v)));
+  return out;
+}
+
+/** Builds the rollups from the events already stored (the schema step that adds them), a page at a time. */
+export async function backfillPgStats(client: pg.ClientBase): Promise<void> {
+  let after = '';
+  for (;;) {
+    const page = await client.query<{ id: string; ms: string; sensor: string; src_ip: string; attempt: number; username: Buffer; password: Buffer; client: string }>(
+      `SELECT id, (extract(epoch FROM time) * 1000)::int8 AS ms, sensor, host(src_ip) AS src_ip, attempt, username, password, client
+         FROM events WHERE id > $1 ORDER BY id LIMIT 20000`,
+      [after],
+    );
+    if (page.rows.length === 0) return;
+    await addToPgStats(
+      client,
+      page.rows.map((row) => ({ ...row, time: Number(row.ms), client: JSON.parse(row.client) as RollupEvent['client'] })),
+    );
+    after = page.rows[page.rows.length - 1]!.id;
+  }
+}
+
+/** Reads the rollups, and an address's events through their (src_ip, time) index. */
+export class PgStats implements StatsReader {
+  readonly #pool: pg.Pool;
+  readonly events: StatsReader['events'];
+
+  constructor(pool: pg.Pool, events: StatsReader['events']) {
+    this.#pool = pool;
+    this.events = events;
+  }
+
+  async series(from: number, to: number, bucket: Bucket): Promise<SeriesPoint[]> {
+    const size = bucket === 'hour' ? HOUR_MS : DAY_MS;
+    const [table, key] = bucket === 'hour' ? ['stats_hourly', 'hour'] : ['stats_daily', 'day'];
+    const r = await this.#pool.query<{ k: number; attempts: string; addresses: string; new: string }>(
+      `SELECT ${key} AS k, attempts, addresses, new FROM ${table} WHERE ${key} >= $1 AND ${key} < $2 ORDER BY ${key}`,
+      [Math.floor(from / size), Math.ceil(to / size)],
+    );
+    return r.rows.map((row) => ({ t: row.k * size, attempts: Number(row.attempts), addresses: Number(row.addresses), new: Number(row.new) }));
+  }
+
+  async top(kind: TopKind, from: number, to: number, limit: number): Promise<TopEntry[]> {
+    const r = await this.#pool.query<{ value: Buffer; n: string }>(
+      `SELECT value, sum(count) AS n FROM stats_top WHERE kind = $1 AND day >= $2 AND day < $3 GROUP BY value ORDER BY n DESC, value LIMIT $4`,
+      [KIND_CODES[kind], Math.floor(from / DAY_MS), Math.ceil(to / DAY_MS), limit],
+    );
+    return r.rows.map((row) => (kind === 'pairs' ? { ...decodePair(row.value), count: Number(row.n) } : { value: row.value, count: Number(row.n) }));
+  }
+
+  async addresses(from: number, to: number): Promise<Array<[string, number]>> {
+    const [table, key, size] = to - from > 2 * DAY_MS ? ['stats_day_ips', 'day', DAY_MS] : ['stats_hour_ips', 'hour', HOUR_MS];
+    const r = await this.#pool.query<{ ip: string; n: string }>(
+      `SELECT host(ip) AS ip, sum(attempts) AS n FROM ${table} WHERE ${key} >= $1 AND ${key} < $2 GROUP BY ip`,
+      [Math.floor(from / size), Math.ceil(to / size)],
+    );
+    return r.rows.map((row) => [row.ip, Number(row.n)]);
+  }
+
+  async sensors(): Promise<SensorStats[]> {
+    const r = await this.#pool.query<{ sensor: string; attempts: string; first: string; last: string }>(
+      'SELECT sensor, attempts, first, last FROM stats_sensors ORDER BY sensor',
+    );
+    return r.rows.map((row) => ({ sensor: row.sensor, attempts: Number(row.attempts), firstEvent: Number(row.first), lastEvent: Number(row.last) }));
+  }
+
+  async totals(): Promise<{ events: number; addresses: number }> {
+    const r = await this.#pool.query<{ events: string; addresses: string }>(
+      'SELECT (SELECT coalesce(sum(attempts), 0) FROM stats_daily) AS events, (SELECT count(*) FROM stats_addresses) AS addresses',
+    );
+    return { events: Number(r.rows[0]!.events), addresses: Number(r.rows[0]!.addresses) };
+  }
+
+  async address(text: string): Promise<AddressStats | null> {
+    const ip = canonicalAddress(text);
+    if (ip === null) return null;
+    const [row] = (await this.#pool.query<{ first: string; last: string; attempts: string }>('SELECT first, last, attempts FROM stats_addresses WHERE ip = $1', [ip])).rows;
+    if (!row) return null;
+    const [hours, sensors] = await Promise.all([
+      this.#pool.query<{ hour: number; attempts: string }>('SELECT hour, attempts FROM stats_hour_ips WHERE ip = $1 ORDER BY hour', [ip]),
+      this.#pool.query<{ sensor: string }>('SELECT DISTINCT sensor FROM events WHERE src_ip = ANY($1::inet[]) ORDER BY sensor', [spellings(ip)]),
+    ]);
+    return {
+      ip,
+      first: Number(row.first),
+      last: Number(row.last),
+      attempts: Number(row.attempts),
+      hours: hours.rows.map((h): [number, number] => [h.hour * HOUR_MS, Number(h.attempts)]),
+      sensors: sensors.rows.map((s) => s.sensor),
+    };
+  }
+
+  async credentials(text: string, limit: number): Promise<CredentialStats[]> {
+    const ip = canonicalAddress(text);
+    if (ip === null) return [];
+    const r = await this.#pool.query<{ username: Buffer; password: Buffer; n: string; first: string; last: string }>(
+      `SELECT username, password, count(*) AS n, (extract(epoch FROM min(time)) * 1000)::int8 AS first, (extract(epoch FROM max(time)) * 1000)::int8 AS last
+         FROM events WHERE src_ip = ANY($1::inet[]) GROUP BY username, password ORDER BY n DESC, max(time) DESC LIMIT $2`,
+      [spellings(ip), limit],
+    );
+    return r.rows.map((row) => ({ username: row.username, password: row.password, count: Number(row.n), first: Number(row.first), last: Number(row.last) }));
+  }
+}
+
+/** An address as events may carry it: canonical, and for IPv4 also IPv4-mapped IPv6. */
+function spellings(ip: string): string[] {
+  return ip.includes(':') ? [ip] : [ip, `::ffff:${ip}`];
+}

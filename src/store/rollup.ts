@@ -1,0 +1,134 @@
+// The dashboard's rollups (src/store/stats.ts) as one batch of events adds to
+// them, worked out in memory first, so that a store writes one upsert per
+// distinct key per batch, not per event. Shared by the SQLite store (its
+// fold, sqlite-stats.ts) and the PostgreSQL store (its ingest,
+// postgres-stats.ts); each store only says which addresses are new to it.
+import type { LoginEvent } from '../events/login-event.ts';
+import { canonicalAddress } from '../feed/address.ts';
+import { DAY_MS, HOUR_MS } from '../feed/summary.ts';
+import type { TopKind } from './stats.ts';
+
+/** Longest value kept in a top list (bytes); longer ones are cut, so that a hostile client cannot grow the rollups. */
+export const TOP_VALUE_MAX = 128;
+
+/** How each top list is stored (stats_top.kind). */
+export const KIND_CODES: Record<TopKind, number> = { usernames: 1, passwords: 2, pairs: 3, ttypes: 4, options: 5 };
+
+/** What the rollups read of an event. */
+export type RollupEvent = Pick<LoginEvent, 'src_ip' | 'time' | 'sensor' | 'username' | 'password' | 'attempt' | 'client'>;
+
+/** Per hour or day: attempts, addresses new to the bucket, addresses seen for the first time ever. */
+export type BucketCounts = [attempts: number, addresses: number, fresh: number];
+
+export interface Rollup {
+  hours: Map<number, BucketCounts>;
+  days: Map<number, BucketCounts>;
+  /** [hour, canonical address, attempts], one per distinct pair. */
+  hourIps: Array<[number, string, number]>;
+  dayIps: Array<[number, string, number]>;
+  /** Canonical address -> [first, last, attempts]. */
+  ips: Map<string, [number, number, number]>;
+  /** [kind code, day, value bytes, count], one per distinct key. */
+  top: Array<[number, number, Buffer, number]>;
+  /** Sensor -> [attempts, first, last]. */
+  sensors: Map<string, [number, number, number]>;
+}
+
+/** Everything but the addresses' novelty, which only the store knows: see countAddresses. */
+export function rollUp(events: readonly RollupEvent[]): Rollup {
+  const hourIps = new Map<string, [number, string, number]>();
+  const dayIps = new Map<string, [number, string, number]>();
+  const top = new Map<string, [number, number, Buffer, number]>();
+  const r: Rollup = { hours: new Map(), days: new Map(), hourIps: [], dayIps: [], ips: new Map(), top: [], sensors: new Map() };
+  const count = (kind: TopKind, day: number, value: Buffer) => {
+    const key = `${KIND_CODES[kind]} ${day} ${value.toString('latin1')}`;
+    const v = top.get(key);
+    if (v) v[3]++;
+    else top.set(key, [KIND_CODES[kind], day, value, 1]);
+  };
+  for (const e of events) {
+    const ip = canonicalAddress(e.src_ip) ?? e.src_ip;
+    const hour = Math.floor(e.time / HOUR_MS);
+    const day = Math.floor(e.time / DAY_MS);
+    bucket(r.hours, hour)[0]++;
+    bucket(r.days, day)[0]++;
+    tally(hourIps, `${hour} ${ip}`, hour, ip);
+    tally(dayIps, `${day} ${ip}`, day, ip);
+    const a = r.ips.get(ip);
+    if (a) {
+      a[0] = Math.min(a[0], e.time);
+      a[1] = Math.max(a[1], e.time);
+      a[2]++;
+    } else r.ips.set(ip, [e.time, e.time, 1]);
+    const s = r.sensors.get(e.sensor);
+    if (s) {
+      s[0]++;
+      s[1] = Math.min(s[1], e.time);
+      s[2] = Math.max(s[2], e.time);
+    } else r.sensors.set(e.sensor, [1, e.time, e.time]);
+    const user = cut(e.username);
+    const pass = cut(e.password);
+    count('usernames', day, user);
+    count('passwords', day, pass);
+    count('pairs', day, encodePair(user, pass));
+    // Fingerprints count connections, not attempts: once, with the first credential.
+    if (e.attempt === 1) {
+      count('options', day, cut(Buffer.from(e.client.options.join(','))));
+      for (const ttype of new Set(e.client.ttypes)) count('ttypes', day, cut(Buffer.from(ttype)));
+    }
+  }
+  r.hourIps = [...hourIps.values()];
+  r.dayIps = [...dayIps.values()];
+  r.top = [...top.values()];
+  return r;
+}
+
+/**
+ * Adds to the hour and day counts what the store found when it wrote the
+ * batch: the hours and days each new (bucket, address) pair is in, and the
+ * first attempt it already knew of each address of the batch (undefined: a
+ * new address). An address first seen earlier than the store knew (an import
+ * of older events) moves its "new" from the old bucket to the earlier one.
+ */
+export function countAddresses(r: Rollup, newHourPairs: Iterable<number>, newDayPairs: Iterable<number>, knownFirst: (ip: string) => number | undefined): void {
+  for (const hour of newHourPairs) bucket(r.hours, hour)[1]++;
+  for (const day of newDayPairs) bucket(r.days, day)[1]++;
+  for (const [ip, [first]] of r.ips) {
+    const known = knownFirst(ip);
+    if (known !== undefined && first >= known) continue;
+    if (known !== undefined) {
+      bucket(r.hours, Math.floor(known / HOUR_MS))[2]--;
+      bucket(r.days, Math.floor(known / DAY_MS))[2]--;
+    }
+    bucket(r.hours, Math.floor(first / HOUR_MS))[2]++;
+    bucket(r.days, Math.floor(first / DAY_MS))[2]++;
+  }
+}
+
+/** A pair as stored in a top list: u8 user name length, user name, password (both already cut). */
+export function encodePair(user: Buffer, pass: Buffer): Buffer {
+  return Buffer.concat([Buffer.of(user.length), user, pass]);
+}
+
+/** The user name and password of a stored pair. */
+export function decodePair(value: Uint8Array): { value: Uint8Array; password: Uint8Array } {
+  const n = value[0]!;
+  return { value: value.subarray(1, 1 + n), password: value.subarray(1 + n) };
+}
+
+function bucket(map: Map<number, BucketCounts>, k: number): BucketCounts {
+  let v = map.get(k);
+  if (!v) map.set(k, (v = [0, 0, 0]));
+  return v;
+}
+
+function tally(map: Map<string, [number, string, number]>, key: string, b: number, ip: string): void {
+  const v = map.get(key);
+  if (v) v[2]++;
+  else map.set(key, [b, ip, 1]);
+}
+
+function cut(bytes: Uint8Array): Buffer {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return b.length > TOP_VALUE_MAX ? Buffer.from(b.subarray(0, TOP_VALUE_MAX)) : Buffer.from(b);
+}
