@@ -2,7 +2,7 @@
 // /proc: the real `telnetlogin run` with its own store in a temporary
 // directory, or the bare reference server (bare-server.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,10 +58,9 @@ export class ServerUnderTest {
     } else {
       args = ['--import', 'tsx', bare];
     }
-    // The sensor is started as a user starts it: the executable itself, so that its own node flags (the #! line) apply.
-    const [command, commandArgs] = server.kind === 'sensor' ? [bin, args] : [process.execPath, args];
-    const env = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, ...(options.nodeArgs ?? [])].filter(Boolean).join(' ') };
-    const child = track(spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env }));
+    // The sensor runs with the node flags of the executable's #! line, as when a user starts it.
+    const nodeArgs = [...(server.kind === 'sensor' ? shebangFlags(bin) : []), ...(options.nodeArgs ?? [])];
+    const child = track(spawn(process.execPath, [...nodeArgs, ...(server.kind === 'sensor' ? [bin] : []), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     try {
@@ -149,4 +148,12 @@ export class ServerUnderTest {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.#peakRss = Math.max(this.#peakRss, this.rssBytes());
   }
+}
+
+/** The node flags of a `#!/usr/bin/env -S node FLAGS` line. */
+function shebangFlags(file: string): string[] {
+  const first = readFileSync(file, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\S*env -S node((?: \S+)*)$/.exec(first);
+  if (!m) throw new Error(`${file}: expected "#!/usr/bin/env -S node FLAGS" as its first line, not ${JSON.stringify(first)}`);
+  return m[1]!.split(' ').filter(Boolean);
 }

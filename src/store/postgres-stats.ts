@@ -23,11 +23,14 @@ export const PG_STATS_SQL = `
   CREATE TABLE stats_sensors (sensor text PRIMARY KEY, attempts bigint NOT NULL, first bigint NOT NULL, last bigint NOT NULL);
 `;
 
-// (xmax = 0): the row was inserted by this statement, not updated.
+// Answers, per bucket, how many of the pairs were new: (xmax = 0) marks a
+// row this statement inserted rather than updated.
 const PAIRS = (table: string, key: string) => `
-  INSERT INTO ${table} AS t (${key}, ip, attempts) SELECT * FROM unnest($1::integer[], $2::inet[], $3::bigint[])
-  ON CONFLICT (${key}, ip) DO UPDATE SET attempts = t.attempts + excluded.attempts
-  RETURNING ${key} AS bucket, (xmax = 0) AS inserted`;
+  WITH up AS (
+    INSERT INTO ${table} AS t (${key}, ip, attempts) SELECT * FROM unnest($1::integer[], $2::inet[], $3::bigint[])
+    ON CONFLICT (${key}, ip) DO UPDATE SET attempts = t.attempts + excluded.attempts
+    RETURNING ${key} AS bucket, (xmax = 0) AS inserted)
+  SELECT bucket, count(*)::integer AS n FROM up WHERE inserted GROUP BY bucket`;
 const BUCKETS = (table: string, key: string) => `
   INSERT INTO ${table} AS t (${key}, attempts, addresses, new) SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bigint[], $4::bigint[])
   ON CONFLICT (${key}) DO UPDATE SET attempts = t.attempts + excluded.attempts, addresses = t.addresses + excluded.addresses, new = t.new + excluded.new`;
@@ -63,8 +66,8 @@ export async function addToPgStats(client: pg.ClientBase, events: readonly Rollu
   const r = rollUp(events);
   const newIn = async (table: string, key: string, pairs: Array<[number, string, number]>) => {
     pairs.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-    const res = await client.query<{ bucket: number; inserted: boolean }>(PAIRS(table, key), columns(pairs, 3));
-    return res.rows.filter((row) => row.inserted).map((row) => row.bucket);
+    const res = await client.query<{ bucket: number; n: number }>(PAIRS(table, key), columns(pairs, 3));
+    return res.rows.flatMap((row) => new Array<number>(row.n).fill(row.bucket));
   };
   const newHours = await newIn('stats_hour_ips', 'hour', r.hourIps);
   const newDays = await newIn('stats_day_ips', 'day', r.dayIps);
