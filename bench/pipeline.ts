@@ -6,7 +6,9 @@
 //   (b) end to end: synthetic events fed into an outbox (as a sensor's would
 //       be, as fast as it takes them), forwarded to JetStream, collected into
 //       PostgreSQL; events/s from the first record() until the last row is
-//       there, and the outbox's largest depth on the way.
+//       there, and the outbox's largest depth on the way;
+//   (c) how far the dashboard's rollups, folded in after the inserts, were
+//       behind when (b) ended, and how long they took to catch up.
 // With each, the CPU time per event of the processes involved (read from
 // /proc): the collector, nats-server, the collector's PostgreSQL backends and,
 // in (b), this process (outbox and forwarder, as in a sensor). Their sum says
@@ -184,6 +186,19 @@ async function main(): Promise<void> {
   console.log(`(b) end to end:               ${rate(EVENTS, endToEndMs)} events (outbox -> JetStream -> collector -> PostgreSQL; ` +
     `fed at ${rate(EVENTS, fedB)}, outbox depth at most ${maxDepth})`);
   console.log(`    ${cpuReport(cpuBefore, await cpuSample(await withSensor()), EVENTS)}`);
+
+  // (c) The dashboard's rollups follow the events (folded by the collector, postgres-stats.ts).
+  cpuBefore = await cpuSample(await parts());
+  const folded = async () =>
+    Number((await admin.query<{ n: string }>(`SELECT coalesce(sum(attempts), 0) AS n FROM ${schema}.stats_daily`)).rows[0]!.n);
+  const atEnd = await folded();
+  const caughtUp = performance.now();
+  await until('rollups', async () => (await folded()) >= 2 * EVENTS);
+  const lagMs = performance.now() - caughtUp;
+  console.log(`(c) rollups: ${(2 * EVENTS - atEnd).toLocaleString('en-US')} of ${2 * EVENTS} events still to fold when (b) ended, ` +
+    `folded ${(lagMs / 1000).toFixed(1)} s later; all ${2 * EVENTS} folded ${((performance.now() - ready) / 1000).toFixed(1)} s after the collector started ` +
+    `(${rate(2 * EVENTS, performance.now() - ready)} overall)`);
+  console.log(`    catching up: ${cpuReport(cpuBefore, await cpuSample(await parts()), Math.max(1, 2 * EVENTS - atEnd))}`);
 
   const counted = await admin.query<{ sensor: string; n: number; d: number }>(
     `SELECT sensor, count(*)::int AS n, count(DISTINCT id)::int AS d FROM ${schema}.events GROUP BY sensor ORDER BY sensor`,

@@ -14,7 +14,7 @@ import { TelnetloginError } from '../errors.ts';
 import { GroupCommit } from './group-commit.ts';
 import { EVENT_COLUMNS, copyFrom, copyRow, rowDay, rowProblem } from './postgres-copy.ts';
 import { pgCheckVersion, pgMigrate, pgSchemaVersion } from './postgres-migrations.ts';
-import { addToPgStats, PgStats, rollupEventOf } from './postgres-stats.ts';
+import { foldPgStats, PgStats } from './postgres-stats.ts';
 import { DAY_MS, createPartitions, dayOf, dropPartitionsBefore, listPartitionDays } from './postgres-partitions.ts';
 import type { EventQuery, Store } from './store.ts';
 
@@ -202,9 +202,8 @@ export class PostgresStore implements Store {
       await this.#ensurePartitions(events.map(rowDay));
       // In id order, so that writers of overlapping batches take row locks in
       // the same order and cannot deadlock.
-      const sorted = [...events].sort(byId);
-      const data = sorted.map(copyRow).join('');
-      return await this.#withClient((client) => this.#ingestOn(client, sorted, data, heartbeats, rejected));
+      const data = [...events].sort(byId).map(copyRow).join('');
+      return await this.#withClient((client) => this.#ingestOn(client, data, heartbeats, rejected));
     } catch (err) {
       this.#partitions = undefined;
       throw new TelnetloginError(
@@ -217,42 +216,44 @@ export class PostgresStore implements Store {
 
   async #ingestOn(
     client: pg.PoolClient,
-    events: LoginEventJson[],
     data: string,
     heartbeats: SensorHeartbeat[],
     rejected: RejectedMessage[],
   ): Promise<{ inserted: number }> {
-    // `insert` stores the events and says which were new: those go into the rollups.
-    const transaction = async (insert: () => Promise<LoginEventJson[]>) => {
+    const transaction = async (events: () => Promise<number>) => {
       await client.query('BEGIN');
       try {
-        const inserted = data.length === 0 ? [] : await insert();
-        await addToPgStats(client, inserted.map(rollupEventOf));
+        const inserted = data.length === 0 ? 0 : await events();
         await this.#writeHeartbeats(client, heartbeats);
         await this.#writeRejected(client, rejected);
         await client.query('COMMIT');
-        return { inserted: inserted.length };
+        return inserted;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
         throw err;
       }
     };
+    // New events also go to stats_pending, for the rollups' fold (postgres-stats.ts).
     try {
-      return await transaction(async () => {
-        await copyFrom(client, `COPY events (${EVENT_COLUMNS}) FROM STDIN`, data);
-        return events;
-      });
+      return {
+        inserted: await transaction(async () => {
+          await copyFrom(client, `COPY events (${EVENT_COLUMNS}) FROM STDIN`, data);
+          return copyFrom(client, `COPY stats_pending (${EVENT_COLUMNS}) FROM STDIN`, data);
+        }),
+      };
     } catch (err) {
       if ((err as pg.DatabaseError).code !== '23505') throw err; // unique_violation: some ids are stored already
     }
-    return transaction(async () => {
-      await client.query('CREATE TEMP TABLE IF NOT EXISTS events_incoming (LIKE events) ON COMMIT DELETE ROWS');
-      await copyFrom(client, `COPY events_incoming (${EVENT_COLUMNS}) FROM STDIN`, data);
-      const r = await client.query<{ id: string }>('INSERT INTO events SELECT * FROM events_incoming ORDER BY id ON CONFLICT (id, time) DO NOTHING RETURNING id');
-      const ids = new Set(r.rows.map((row) => row.id));
-      // A batch may hold an event twice: it counts once.
-      return events.filter((e, i) => ids.has(e.id) && (i === 0 || events[i - 1]!.id !== e.id));
-    });
+    return {
+      inserted: await transaction(async () => {
+        await client.query('CREATE TEMP TABLE IF NOT EXISTS events_incoming (LIKE events) ON COMMIT DELETE ROWS');
+        await copyFrom(client, `COPY events_incoming (${EVENT_COLUMNS}) FROM STDIN`, data);
+        const r = await client.query(`
+          WITH inserted AS (INSERT INTO events SELECT * FROM events_incoming ORDER BY id ON CONFLICT (id, time) DO NOTHING RETURNING *)
+          INSERT INTO stats_pending SELECT * FROM inserted`);
+        return r.rowCount ?? 0;
+      }),
+    };
   }
 
   async #writeHeartbeats(client: pg.ClientBase, heartbeats: SensorHeartbeat[]): Promise<void> {
@@ -355,9 +356,25 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** The dashboard's rollups and per-address reads. */
+  /**
+   * The dashboard's rollups and per-address reads. On a store open for
+   * writing, each read first folds in what is pending; a read-only opening
+   * reads them as the collectors last folded them.
+   */
   stats(): PgStats {
-    return new PgStats(this.#pool, (query) => this.events(query));
+    const fresh = this.#options.readonly ? async () => {} : async () => void (await this.foldStats({ wait: true }));
+    return new PgStats(this.#pool, (query) => this.events(query), fresh);
+  }
+
+  /**
+   * Folds the events stored since the last fold into the rollups; returns
+   * how many. With another connection folding, returns 0 at once, or with
+   * `wait` waits for it and folds what it left.
+   */
+  foldStats(options: { wait?: boolean } = {}): Promise<number> {
+    const refused = this.#refuseWrites();
+    if (refused) return Promise.reject(refused);
+    return this.#withClient((client) => foldPgStats(client, options));
   }
 
   /** Commits what record() has pending, then closes the connections. */
@@ -366,6 +383,10 @@ export class PostgresStore implements Store {
     this.#closed = true;
     try {
       await this.#batcher.drain();
+      // Best effort: what is not folded stays pending for the next fold.
+      if (!this.#options.readonly) {
+        await this.#withClient((client) => foldPgStats(client, { wait: true })).catch((err: Error) => this.#options.onError?.(err));
+      }
     } finally {
       await this.#pool.end();
     }

@@ -16,6 +16,8 @@ import { STREAM, parseSubject } from './subjects.ts';
 
 // Batches written at once: one is encoded while PostgreSQL takes another.
 const WRITERS = 2;
+/** How often stored events are folded into the dashboard's rollups (postgres-stats.ts); one collector at a time does. */
+const FOLD_EVERY_MS = 1000;
 
 export interface CollectorOptions {
   store: PostgresStore;
@@ -83,6 +85,8 @@ export class Collector {
   #linger: NodeJS.Timeout | undefined;
   #stopping = false;
   #stopConsuming: (() => void) | undefined;
+  #folding: Promise<unknown> | undefined;
+  #foldTimer: NodeJS.Timeout | undefined;
 
   constructor(options: CollectorOptions) {
     this.#store = options.store;
@@ -101,6 +105,12 @@ export class Collector {
    * state, say), `prepare` (re)creates stream and consumer and it goes on.
    */
   async run(js: JetStreamClient, prepare: () => Promise<void>): Promise<void> {
+    this.#foldTimer = setInterval(() => {
+      this.#folding ??= this.#store
+        .foldStats()
+        .catch((err: Error) => this.#onError(new Error(`folding events into the rollups: ${err.message}`, { cause: err })))
+        .finally(() => (this.#folding = undefined));
+    }, FOLD_EVERY_MS);
     const backoff = new Backoff(250, 10_000);
     for (let attempt = 0; !this.#stopping; attempt++) {
       try {
@@ -133,10 +143,12 @@ export class Collector {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#stopConsuming?.();
+    clearInterval(this.#foldTimer);
     while (this.#writes.size > 0 || this.#pending.length > 0) {
       this.#flush(true);
       await Promise.race(this.#writes);
     }
+    await this.#folding; // the store's close() folds what is left
   }
 
   /**

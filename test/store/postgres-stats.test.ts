@@ -98,9 +98,29 @@ test('rollups: the schema step builds them from events stored before it', async 
   await before.close();
   const client = await pgClient(t, url);
   const step = pgMigrations.findIndex((m) => m.name === 'dashboard rollups');
-  await client.query('DROP TABLE stats_hourly, stats_daily, stats_hour_ips, stats_day_ips, stats_addresses, stats_top, stats_sensors');
+  await client.query('DROP TABLE stats_hourly, stats_daily, stats_hour_ips, stats_day_ips, stats_addresses, stats_top, stats_sensors, stats_pending');
   await client.query('UPDATE telnetlogin_schema SET version = $1', [step]);
   const after = await openPostgresStore(url);
   t.after(() => after.close());
   assert.deepEqual(await answers(after.stats()), await sqliteAnswers(t, events));
+});
+
+test('rollups are folded after the ingest: a read-only opening sees them once a writer folded', async (t) => {
+  const url = await usePostgres(t);
+  if (!url) return;
+  const writer = await openPostgresStore(url);
+  t.after(() => writer.close());
+  const reader = await openPostgresStore(url, { readonly: true });
+  t.after(() => reader.close());
+  const json = someEvents().map(eventToJson);
+  await writer.ingest({ events: json.slice(0, 400) });
+  await writer.ingest({ events: json.slice(300) }); // 100 of them again: pending once
+  const client = await pgClient(t, url);
+  const pending = async () => Number((await client.query('SELECT count(*) AS n FROM stats_pending')).rows[0].n);
+  assert.equal(await pending(), 600);
+  assert.deepEqual(await reader.stats().totals(), { events: 0, addresses: 0 }, 'nothing folded yet');
+  assert.equal(await writer.foldStats(), 600);
+  assert.equal(await pending(), 0);
+  assert.deepEqual(await reader.stats().totals(), { events: 600, addresses: 40 });
+  await assert.rejects(reader.foldStats(), { code: 'TL_STORE_READONLY' });
 });
