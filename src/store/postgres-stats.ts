@@ -94,34 +94,29 @@ export async function foldPgStats(client: pg.ClientBase, { wait = false } = {}):
 /** Adds events to the rollups; runs inside the caller's transaction, holding the fold's lock. */
 async function addToRollups(client: pg.ClientBase, events: readonly RollupEvent[]): Promise<void> {
   if (events.length === 0) return;
+  // (No sorting for lock order: folds take turns under the advisory lock.)
   const r = rollUp(events);
   const newIn = async (table: string, key: string, pairs: Array<[number, string, number]>) => {
-    pairs.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
     const res = await client.query<{ bucket: number; n: number }>(PAIRS(table, key), columns(pairs, 3));
     return res.rows.flatMap((row) => new Array<number>(row.n).fill(row.bucket));
   };
   const newHours = await newIn('stats_hour_ips', 'hour', r.hourIps);
   const newDays = await newIn('stats_day_ips', 'day', r.dayIps);
-  const ips = [...r.ips].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const ips = [...r.ips.keys()];
   const known = new Map<string, number>();
-  for (const row of (await client.query<{ i: string; first: string }>(KNOWN_FIRST, [ips.map(([ip]) => ip)])).rows) {
-    known.set(ips[Number(row.i) - 1]![0], Number(row.first));
-  }
+  for (const row of (await client.query<{ i: string; first: string }>(KNOWN_FIRST, [ips])).rows) known.set(ips[Number(row.i) - 1]!, Number(row.first));
   countAddresses(r, newHours, newDays, (ip) => known.get(ip));
-  await client.query(ADDRESSES, columns(ips.map(([ip, [first, last, n]]) => [ip, first, last, n]), 4));
-  const buckets = (map: Map<number, [number, number, number]>) => columns([...map].sort((a, b) => a[0] - b[0]).map(([k, v]) => [k, ...v]), 4);
-  await client.query(BUCKETS('stats_hourly', 'hour'), buckets(r.hours));
-  await client.query(BUCKETS('stats_daily', 'day'), buckets(r.days));
-  const top = r.top.sort((a, b) => a[0] - b[0] || a[1] - b[1] || Buffer.compare(a[2], b[2]));
-  await client.query(TOP, columns(top, 4));
-  const sensors = [...r.sensors].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([s, [n, first, last]]) => [s, n, first, last]);
-  await client.query(SENSORS, columns(sensors, 4));
+  await client.query(ADDRESSES, columns([...r.ips].map(([ip, v]) => [ip, ...v]), 4));
+  await client.query(BUCKETS('stats_hourly', 'hour'), columns([...r.hours].map(([k, v]) => [k, ...v]), 4));
+  await client.query(BUCKETS('stats_daily', 'day'), columns([...r.days].map(([k, v]) => [k, ...v]), 4));
+  await client.query(TOP, columns(r.top, 4));
+  await client.query(SENSORS, columns([...r.sensors].map(([s, v]) => [s, ...v]), 4));
 }
 
 /** Rows as column arrays, the form unnest() takes. */
 function columns(rows: ReadonlyArray<ReadonlyArray<unknown>>, width: number): unknown[][] {
   const out = Array.from({ length: width }, () => new Array<unknown>(rows.length));
-  rows.forEach((row, i) => row.forEach((v, c) => (out[c]![i] = v)));
+  for (let i = 0; i < rows.length; i++) for (let c = 0; c < width; c++) out[c]![i] = rows[i]![c];
   return out;
 }
 
