@@ -50,3 +50,18 @@ test('run reloads its --asdb table on SIGHUP and when the file is replaced, with
   assert.ok(sensor.alive());
   assert.equal(await sensor.stop('SIGTERM'), 0);
 });
+
+test("run: a login is on the dashboard's API at once (the newcomer's first minute)", async (t) => {
+  const sensor = await startSensor();
+  t.after(() => sensor.dispose());
+  await lineClient({ port: sensor.port, host: '127.0.0.1' }, [[bytes('root'), bytes('xc3511')]]);
+  const started = Date.now();
+  const get = async (path: string) => (await fetch(`${sensor.httpUrl}${path}`)).json();
+  const stats = (await get('/api/v1/stats')) as { series: Array<{ attempts: number; new: number }>; totals: { events: number } };
+  assert.deepEqual([stats.totals.events, stats.series.at(-1)?.attempts, stats.series.at(-1)?.new], [1, 1, 1]);
+  const users = (await get('/api/v1/top/usernames')) as { items: Array<{ value: string; count: number }> };
+  assert.deepEqual(users.items, [{ value: 'root', count: 1 }]);
+  const sensors = (await get('/api/v1/sensors')) as { sensors: Array<{ attempts: number; heartbeat: { at: number; open: number } | null }> };
+  assert.equal(sensors.sensors[0]?.attempts, 1);
+  assert.ok(sensors.sensors[0]?.heartbeat && sensors.sensors[0].heartbeat.at >= started, 'the sensor of this process is alive now');
+});
