@@ -10,20 +10,12 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
-import { LoginLoad } from '../../bench/lib/login-client.ts';
 import { sensorInboxPrefix } from '../../src/transport/subjects.ts';
 import { PG_URL, pgClient, startOwnBroker, usePostgres } from '../helpers/services.ts';
 import { tempDir } from '../store/fixtures.ts';
-import { assertExactlyOnce, metric, startCollector, startSensor } from './harness.ts';
+import { assertExactlyOnce, load, metric, startCollector, startSensor } from './harness.ts';
 
 const DEPLOY_CONF = new URL('../../docs/deploy/nats-server.conf', import.meta.url);
-
-/** Logins at a sensor until stop(); every credential is unique to this run. */
-function load(port: number, tag: string): LoginLoad {
-  const l = new LoginLoad({ host: '127.0.0.1', port, concurrency: 16, attemptsPerConnection: 1, tag, stallTimeoutMs: 5000 });
-  l.start();
-  return l;
-}
 
 async function setup(t: TestContext) {
   const db = await usePostgres(t);

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { LoginLoad } from '../../bench/lib/login-client.ts';
 import { killOnExit } from '../helpers/cli.ts';
 
 /** What the helpers need of a test: somewhere to register clean-ups (benchmarks pass their own). */
@@ -100,6 +101,13 @@ export async function startSensor(
   const telnet = await proc.waitFor(/telnet: listening on 127\.0\.0\.1:(\d+)/);
   const http = await proc.waitFor(/http: +http:\/\/127\.0\.0\.1:(\d+)\//);
   return { proc, telnetPort: Number(telnet[1]), httpPort: Number(http[1]) };
+}
+
+/** Logins at a sensor until stop(); every credential is unique to this run. */
+export function load(port: number, tag: string): LoginLoad {
+  const l = new LoginLoad({ host: '127.0.0.1', port, concurrency: 16, attemptsPerConnection: 1, tag, stallTimeoutMs: 5000 });
+  l.start();
+  return l;
 }
 
 /** Starts a collector and resolves once it consumes. */
