@@ -15,9 +15,11 @@ import { STREAM } from '../transport/subjects.ts';
 import { createWebApp } from '../web/app.ts';
 import { createCollectorMetrics } from '../web/metrics.ts';
 import { parseListenAddress, formatListenAddress } from './listen-address.ts';
+import { loadConfig } from './config.ts';
 import { addNatsOptions, flagOrEnv, natsSettings, parseCount, type NatsFlags } from './sensor.ts';
 
 interface CollectorFlags extends NatsFlags {
+  config?: string;
   db?: string;
   durable?: string;
   batch?: string;
@@ -45,6 +47,7 @@ export function addCollectorCommand(program: Command): void {
   const command = program
     .command('collector')
     .description('consume events and heartbeats from NATS JetStream into PostgreSQL (several may run at once)')
+    .option('--config <file>', 'JSON config file; the collector reads its "nats" settings (or TELNETLOGIN_CONFIG)')
     .option('--db <url>', 'PostgreSQL URL, postgres://user@host/db (or TELNETLOGIN_DB)')
     .option('--durable <name>', 'durable consumer shared by the collectors (default telnetlogin-collector, or TELNETLOGIN_DURABLE)')
     .option('--batch <n>', 'messages per transaction at most (default 5000, or TELNETLOGIN_BATCH)')
@@ -70,7 +73,7 @@ async function runCollector(flags: CollectorFlags): Promise<void> {
   const retentionText = flagOrEnv(flags.retention, 'TELNETLOGIN_RETENTION');
   const retentionMs = retentionText === undefined ? undefined : parseDuration(retentionText, '--retention');
   const http = flags.httpListen === undefined ? undefined : parseListenAddress(flags.httpListen, '--http-listen');
-  const nats = natsSettings(flags, `telnetlogin-collector ${durable}`);
+  const nats = natsSettings(flags, `telnetlogin-collector ${durable}`, undefined, process.env, loadConfig({ config: flags.config }).nats);
   const natsOptions = connectionOptions(nats);
   const log = pino({ base: undefined }, pino.destination(2));
 

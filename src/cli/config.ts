@@ -32,6 +32,24 @@ const limitsSchema = z
   .partial()
   .strict();
 
+// How `sensor` and `collector` reach the broker (flags and TELNETLOGIN_NATS_* win over these).
+const natsSchema = z
+  .object({
+    url: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    user: z.string().min(1),
+    pass: z.string().min(1),
+    token: z.string().min(1),
+    nkeySeedFile: z.string().min(1),
+    credsFile: z.string().min(1),
+    tlsCa: z.string().min(1),
+    tlsCert: z.string().min(1),
+    tlsKey: z.string().min(1),
+  })
+  .partial()
+  .strict();
+
+export type NatsConfig = z.output<typeof natsSchema>;
+
 export const configSchema = z
   .object({
     sensorId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (1-64)').default(
@@ -45,6 +63,7 @@ export const configSchema = z
     feed: feedConfigSchema.prefault({}),
     // The bearer token for the JSON API's raw events and credentials (none: those answer 403).
     api: z.object({ token: z.string().min(16, 'at least 16 characters').optional() }).strict().prefault({}),
+    nats: natsSchema.prefault({}),
   })
   .strict();
 

@@ -17,7 +17,7 @@ import { Outbox } from '../transport/outbox.ts';
 import { eventSubject, heartbeatSubject, sensorInboxPrefix } from '../transport/subjects.ts';
 import { createWebApp } from '../web/app.ts';
 import { addOutboxMetrics, createMetrics } from '../web/metrics.ts';
-import { loadConfig, type ConfigFlags } from './config.ts';
+import { loadConfig, type ConfigFlags, type NatsConfig } from './config.ts';
 import { formatListenAddress } from './listen-address.ts';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -57,9 +57,11 @@ export function addNatsOptions(command: Command): Command {
   return command;
 }
 
-export function natsSettings(flags: NatsFlags, name: string, inboxPrefix?: string, env = process.env): NatsSettings {
-  const get = (flag: string | undefined, variable: string) => flagOrEnv(flag, variable, env);
-  const servers = (get(flags.nats, 'TELNETLOGIN_NATS_URL') ?? 'nats://127.0.0.1:4222').split(',').map((s) => s.trim()).filter(Boolean);
+/** The broker settings: flags > TELNETLOGIN_NATS_* variables > the config file's `nats` > defaults. */
+export function natsSettings(flags: NatsFlags, name: string, inboxPrefix?: string, env = process.env, file: NatsConfig = {}): NatsSettings {
+  const get = (flag: string | undefined, variable: string, fromFile: string | undefined) => flagOrEnv(flag, variable, env) ?? fromFile;
+  const fileUrl = Array.isArray(file.url) ? file.url.join(',') : file.url;
+  const servers = (get(flags.nats, 'TELNETLOGIN_NATS_URL', fileUrl) ?? 'nats://127.0.0.1:4222').split(',').map((s) => s.trim()).filter(Boolean);
   for (const server of servers) {
     if (!/^(?:nats|tls):\/\/[^/\s]+$|^[^:/\s]+:\d+$/.test(server)) {
       throw new UsageError(`--nats: "${server}" is not a NATS URL (nats://host:port or tls://host:port)`);
@@ -68,14 +70,14 @@ export function natsSettings(flags: NatsFlags, name: string, inboxPrefix?: strin
   return {
     servers,
     name,
-    user: get(flags.natsUser, 'TELNETLOGIN_NATS_USER'),
-    pass: get(flags.natsPass, 'TELNETLOGIN_NATS_PASS'),
-    token: get(flags.natsToken, 'TELNETLOGIN_NATS_TOKEN'),
-    nkeySeedFile: get(flags.natsNkeySeed, 'TELNETLOGIN_NATS_NKEY_SEED'),
-    credsFile: get(flags.natsCreds, 'TELNETLOGIN_NATS_CREDS'),
-    tlsCa: get(flags.natsTlsCa, 'TELNETLOGIN_NATS_TLS_CA'),
-    tlsCert: get(flags.natsTlsCert, 'TELNETLOGIN_NATS_TLS_CERT'),
-    tlsKey: get(flags.natsTlsKey, 'TELNETLOGIN_NATS_TLS_KEY'),
+    user: get(flags.natsUser, 'TELNETLOGIN_NATS_USER', file.user),
+    pass: get(flags.natsPass, 'TELNETLOGIN_NATS_PASS', file.pass),
+    token: get(flags.natsToken, 'TELNETLOGIN_NATS_TOKEN', file.token),
+    nkeySeedFile: get(flags.natsNkeySeed, 'TELNETLOGIN_NATS_NKEY_SEED', file.nkeySeedFile),
+    credsFile: get(flags.natsCreds, 'TELNETLOGIN_NATS_CREDS', file.credsFile),
+    tlsCa: get(flags.natsTlsCa, 'TELNETLOGIN_NATS_TLS_CA', file.tlsCa),
+    tlsCert: get(flags.natsTlsCert, 'TELNETLOGIN_NATS_TLS_CERT', file.tlsCert),
+    tlsKey: get(flags.natsTlsKey, 'TELNETLOGIN_NATS_TLS_KEY', file.tlsKey),
     inboxPrefix,
   };
 }
@@ -146,7 +148,7 @@ export function addSensorCommand(program: Command): void {
 async function runSensor(flags: SensorFlags): Promise<void> {
   const config = loadConfig(flags);
   const id = config.sensorId;
-  const nats = natsSettings(flags, `telnetlogin-sensor ${id}`, sensorInboxPrefix(id));
+  const nats = natsSettings(flags, `telnetlogin-sensor ${id}`, sensorInboxPrefix(id), process.env, config.nats);
   const natsOptions = connectionOptions(nats); // checks the credential and TLS flags before anything starts
   const outboxDir = flagOrEnv(flags.outbox, 'TELNETLOGIN_OUTBOX') ?? './outbox';
   const maxEventsText = flagOrEnv(flags.outboxMaxEvents, 'TELNETLOGIN_OUTBOX_MAX_EVENTS');

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { natsSettings, publicAddresses } from '../../src/cli/sensor.ts';
 import { parseDuration } from '../../src/cli/collector.ts';
+import { loadConfig } from '../../src/cli/config.ts';
+import { natsSettings, publicAddresses } from '../../src/cli/sensor.ts';
 import { UsageError } from '../../src/errors.ts';
 import { connectionOptions } from '../../src/transport/nats.ts';
+import { tempDir } from '../store/fixtures.ts';
 import { startCli } from './harness.ts';
 
 async function exitOf(t: Parameters<typeof startCli>[0], args: string[]) {
@@ -41,6 +45,19 @@ test('NATS settings: flags over TELNETLOGIN_* variables; one credential method a
   assert.throws(() => connectionOptions(natsSettings({ natsTlsCert: 'c.pem' }, 'x', undefined, {})), /go together/);
   const tls = connectionOptions(natsSettings({ natsTlsCa: 'ca.pem' }, 'x', undefined, {}));
   assert.deepEqual(tls.tls, { caFile: 'ca.pem', certFile: undefined, keyFile: undefined });
+});
+
+test('NATS settings from the config file ("nats"), below flags and variables; a bad key is named', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify({ nats: { url: ['nats://f:1', 'nats://g:2'], user: 'sensor-1', pass: 'from-file', tlsCa: '/etc/ca.pem' } }));
+  const { nats } = loadConfig({ config: file }, {});
+  const s = natsSettings({}, 'x', undefined, {}, nats);
+  assert.deepEqual([s.servers, s.user, s.pass, s.tlsCa], [['nats://f:1', 'nats://g:2'], 'sensor-1', 'from-file', '/etc/ca.pem']);
+  const over = natsSettings({ natsUser: 'flag-user' }, 'x', undefined, { TELNETLOGIN_NATS_PASS: 'from-env', TELNETLOGIN_NATS_URL: 'nats://e:3' }, nats);
+  assert.deepEqual([over.servers, over.user, over.pass], [['nats://e:3'], 'flag-user', 'from-env']);
+  writeFileSync(file, JSON.stringify({ nats: { password: 'x' } }));
+  assert.throws(() => loadConfig({ config: file }, {}), /nats: Unrecognized key: "password"/);
 });
 
 test('heartbeat addresses: configured ones, else the listen addresses (a wildcard: the interfaces)', () => {
