@@ -32,13 +32,14 @@ import { withDefaultUser } from '../src/store/postgres.ts';
 import { Forwarder } from '../src/transport/forwarder.ts';
 import { Outbox } from '../src/transport/outbox.ts';
 import { ensureStream } from '../src/transport/stream.ts';
-import { eventSubject } from '../src/transport/subjects.ts';
+import { natsNames } from '../src/transport/subjects.ts';
 import { NATS_SERVER, makeBroker, withSchema } from '../test/helpers/services.ts';
 import { metric, startCollector, type Cleanups } from '../test/transport/harness.ts';
 import { treeCpuMs } from './lib/proc.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS || 200_000);
 const BATCH = process.env.BENCH_BATCH || '5000';
+const names = natsNames();
 const PG_URL = withDefaultUser(process.env.BENCH_PG || process.env.TELNETLOGIN_TEST_PG || 'postgres://127.0.0.1:5432/test');
 const DIR = process.env.BENCH_DIR || tmpdir();
 const PHASE_TIMEOUT_MS = 180_000;
@@ -123,13 +124,13 @@ async function main(): Promise<void> {
   await broker.start();
   const nc = await connect({ servers: broker.url });
   cleanups.push(() => nc.close());
-  await ensureStream(await jetstreamManager(nc));
+  await ensureStream(await jetstreamManager(nc), names);
 
   const outboxDir = mkdtempSync(join(DIR, 'telnetlogin-bench-outbox-'));
   cleanups.push(() => rmSync(outboxDir, { recursive: true, force: true }));
   const outbox = new Outbox(outboxDir, { maxEvents: EVENTS * 2 });
   cleanups.push(() => outbox.close());
-  const forwarder = new Forwarder({ outbox, subject: eventSubject('bench-a'), onError: (err) => console.error(err.message) });
+  const forwarder = new Forwarder({ outbox, subject: names.eventSubject('bench-a'), onError: (err) => console.error(err.message) });
   cleanups.push(() => forwarder.stop());
 
   // (a) The stream holds N events; then the collector starts.
@@ -170,7 +171,7 @@ async function main(): Promise<void> {
   // (b) End to end, with everything running.
   await forwarder.stop();
   const sensorB = 'bench-b';
-  const forwarderB = new Forwarder({ outbox, subject: eventSubject(sensorB), onError: (err) => console.error(err.message) });
+  const forwarderB = new Forwarder({ outbox, subject: names.eventSubject(sensorB), onError: (err) => console.error(err.message) });
   cleanups.push(() => forwarderB.stop());
   forwarderB.attach(nc);
   let maxDepth = 0;

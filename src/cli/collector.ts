@@ -11,7 +11,7 @@ import { parseDbUrl } from '../store/open.ts';
 import { Collector } from '../transport/collector.ts';
 import { connectNats, connectionOptions } from '../transport/nats.ts';
 import { ensureConsumer, ensureStream } from '../transport/stream.ts';
-import { STREAM } from '../transport/subjects.ts';
+import { natsNames } from '../transport/subjects.ts';
 import { createWebApp } from '../web/app.ts';
 import { createCollectorMetrics } from '../web/metrics.ts';
 import { parseListenAddress, formatListenAddress } from './listen-address.ts';
@@ -74,11 +74,12 @@ async function runCollector(flags: CollectorFlags): Promise<void> {
   const retentionMs = retentionText === undefined ? undefined : parseDuration(retentionText, '--retention');
   const http = flags.httpListen === undefined ? undefined : parseListenAddress(flags.httpListen, '--http-listen');
   const nats = natsSettings(flags, `telnetlogin-collector ${durable}`, undefined, process.env, loadConfig({ config: flags.config }).nats);
+  const names = natsNames(nats.root);
   const natsOptions = connectionOptions(nats);
   const log = pino({ base: undefined }, pino.destination(2));
 
   const store = await openPostgresStore(db, { onError: (err) => log.warn({ err: err.message }, 'PostgreSQL connection lost') });
-  const collector = new Collector({ store, durable, batch, onError: (err) => log.warn({ err }, 'collecting') });
+  const collector = new Collector({ store, durable, names, batch, onError: (err) => log.warn({ err }, 'collecting') });
   const web = http ? createWebApp({ metrics: createCollectorMetrics(() => collector.stats()) }) : undefined;
   const connecting = new AbortController();
   const maintain = async () => {
@@ -120,11 +121,11 @@ async function runCollector(flags: CollectorFlags): Promise<void> {
     if (!nc) return void (await stopping);
     const jsm = await jetstreamManager(nc);
     const prepare = async () => {
-      await ensureStream(jsm, { duplicateWindowMs });
-      await ensureConsumer(jsm, { durable, ackWaitMs, maxAckPending });
+      await ensureStream(jsm, names, { duplicateWindowMs });
+      await ensureConsumer(jsm, names, { durable, ackWaitMs, maxAckPending });
     };
     await prepare();
-    process.stdout.write(`collector: ${STREAM}/${durable} on ${nats.servers.join(',')} into ${store.where}\n`);
+    process.stdout.write(`collector: ${names.stream}/${durable} on ${nats.servers.join(',')} into ${store.where}\n`);
     await collector.run(jetstream(nc), prepare);
   } catch (err) {
     await stop('failure');

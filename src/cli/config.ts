@@ -44,6 +44,7 @@ const natsSchema = z
     tlsCa: z.string().min(1),
     tlsCert: z.string().min(1),
     tlsKey: z.string().min(1),
+    root: z.string().min(1),
   })
   .partial()
   .strict();

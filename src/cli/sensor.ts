@@ -14,7 +14,7 @@ import { Forwarder } from '../transport/forwarder.ts';
 import { HeartbeatSender } from '../transport/heartbeat.ts';
 import { connectNats, connectionOptions, type NatsSettings } from '../transport/nats.ts';
 import { Outbox } from '../transport/outbox.ts';
-import { eventSubject, heartbeatSubject, sensorInboxPrefix } from '../transport/subjects.ts';
+import { DEFAULT_ROOT, natsNames, ROOT_PATTERN, sensorInboxPrefix } from '../transport/subjects.ts';
 import { createWebApp } from '../web/app.ts';
 import { addOutboxMetrics, createMetrics } from '../web/metrics.ts';
 import { loadConfig, type ConfigFlags, type NatsConfig } from './config.ts';
@@ -32,6 +32,7 @@ export interface NatsFlags {
   natsTlsCa?: string;
   natsTlsCert?: string;
   natsTlsKey?: string;
+  natsRoot?: string;
 }
 
 /** A flag, else its TELNETLOGIN_* variable (flags > environment), else undefined. */
@@ -54,6 +55,7 @@ export function addNatsOptions(command: Command): Command {
   option('--nats-tls-ca <file>', 'CA certificate(s) that sign the NATS server\'s certificate (PEM); implies TLS', 'TELNETLOGIN_NATS_TLS_CA');
   option('--nats-tls-cert <file>', 'client certificate (PEM), with --nats-tls-key', 'TELNETLOGIN_NATS_TLS_CERT');
   option('--nats-tls-key <file>', 'client private key (PEM)', 'TELNETLOGIN_NATS_TLS_KEY');
+  option('--nats-root <name>', `root of the stream and subject names, for deployments sharing a broker (default ${DEFAULT_ROOT})`, 'TELNETLOGIN_NATS_ROOT');
   return command;
 }
 
@@ -67,9 +69,12 @@ export function natsSettings(flags: NatsFlags, name: string, inboxPrefix?: strin
       throw new UsageError(`--nats: "${server}" is not a NATS URL (nats://host:port or tls://host:port)`);
     }
   }
+  const root = get(flags.natsRoot, 'TELNETLOGIN_NATS_ROOT', file.root) ?? DEFAULT_ROOT;
+  if (!ROOT_PATTERN.test(root)) throw new UsageError(`--nats-root: "${root}" is not 1-32 lowercase letters, digits, _ or -`);
   return {
     servers,
     name,
+    root,
     user: get(flags.natsUser, 'TELNETLOGIN_NATS_USER', file.user),
     pass: get(flags.natsPass, 'TELNETLOGIN_NATS_PASS', file.pass),
     token: get(flags.natsToken, 'TELNETLOGIN_NATS_TOKEN', file.token),
@@ -149,6 +154,7 @@ async function runSensor(flags: SensorFlags): Promise<void> {
   const config = loadConfig(flags);
   const id = config.sensorId;
   const nats = natsSettings(flags, `telnetlogin-sensor ${id}`, sensorInboxPrefix(id), process.env, config.nats);
+  const names = natsNames(nats.root);
   const natsOptions = connectionOptions(nats); // checks the credential and TLS flags before anything starts
   const outboxDir = flagOrEnv(flags.outbox, 'TELNETLOGIN_OUTBOX') ?? './outbox';
   const maxEventsText = flagOrEnv(flags.outboxMaxEvents, 'TELNETLOGIN_OUTBOX_MAX_EVENTS');
@@ -169,14 +175,14 @@ async function runSensor(flags: SensorFlags): Promise<void> {
   });
   const forwarder = new Forwarder({
     outbox,
-    subject: eventSubject(id),
+    subject: names.eventSubject(id),
     inboxPrefix: nats.inboxPrefix,
     onError: (err) => log.warn({ err }, 'forwarding events'),
   });
   const version = packageVersion();
   let addresses: string[] = configured;
   const heartbeats = new HeartbeatSender({
-    subject: heartbeatSubject(id),
+    subject: names.heartbeatSubject(id),
     intervalMs: heartbeatSeconds * 1000,
     build: () => {
       const { accepted, shed, open, attempts, recordFailures } = sensor.counters;
@@ -219,7 +225,7 @@ async function runSensor(flags: SensorFlags): Promise<void> {
     for (const address of telnet) process.stdout.write(`telnet: listening on ${formatListenAddress(address)}\n`);
     process.stdout.write(`http:   http://${httpText}/  (metrics at /metrics, health at /healthz)\n`);
     process.stdout.write(`outbox: ${outbox.file} (${outbox.depth} events waiting)\n`);
-    process.stdout.write(`nats:   ${nats.servers.join(',')} as sensor ${id}, subject ${eventSubject(id)}\n`);
+    process.stdout.write(`nats:   ${nats.servers.join(',')} as sensor ${id}, subject ${names.eventSubject(id)}\n`);
   } catch (err) {
     await stop('startup failure');
     throw err;

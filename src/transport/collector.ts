@@ -12,7 +12,7 @@ import type { IngestBatch, PostgresStore, RejectedMessage, SensorHeartbeat } fro
 import { Backoff, sleep } from './backoff.ts';
 import { parseEventMessage } from './event-message.ts';
 import { decodeHeartbeat } from './heartbeat.ts';
-import { STREAM, parseSubject } from './subjects.ts';
+import { natsNames, type NatsNames } from './subjects.ts';
 
 // Batches written at once: one is encoded while PostgreSQL takes another.
 const WRITERS = 2;
@@ -22,6 +22,8 @@ const FOLD_EVERY_MS = 1000;
 export interface CollectorOptions {
   store: PostgresStore;
   durable: string;
+  /** The stream and subjects (default: under "telnetlogin"). */
+  names?: NatsNames;
   /** Messages per transaction at most (default 5000). */
   batch?: number;
   /** How long a partial batch waits for more messages (default 20 ms). */
@@ -44,12 +46,15 @@ export interface CollectorStats {
 }
 
 /** Sorts the messages of a batch into what goes to the store. */
-export function sortMessages(messages: readonly { subject: string; data: Uint8Array; receivedMs(): number }[]): IngestBatch {
+export function sortMessages(
+  messages: readonly { subject: string; data: Uint8Array; receivedMs(): number }[],
+  names: NatsNames = natsNames(),
+): IngestBatch {
   const events: LoginEventJson[] = [];
   const heartbeats: SensorHeartbeat[] = [];
   const rejected: RejectedMessage[] = [];
   for (const m of messages) {
-    const target = parseSubject(m.subject);
+    const target = names.parseSubject(m.subject);
     try {
       if (!target) throw new TelnetloginError('TL_MESSAGE_INVALID', 'not a telnetlogin subject');
       if (target.kind === 'heartbeat') {
@@ -75,6 +80,7 @@ export function sortMessages(messages: readonly { subject: string; data: Uint8Ar
 export class Collector {
   readonly #store: PostgresStore;
   readonly #durable: string;
+  readonly #names: NatsNames;
   readonly #batch: number;
   readonly #lingerMs: number;
   readonly #onError: (err: Error) => void;
@@ -91,6 +97,7 @@ export class Collector {
   constructor(options: CollectorOptions) {
     this.#store = options.store;
     this.#durable = options.durable;
+    this.#names = options.names ?? natsNames();
     this.#batch = options.batch ?? 5000;
     this.#lingerMs = options.lingerMs ?? 20;
     this.#onError = options.onError ?? (() => {});
@@ -115,7 +122,7 @@ export class Collector {
     for (let attempt = 0; !this.#stopping; attempt++) {
       try {
         if (attempt > 0) await prepare();
-        const consumer = await js.consumers.get(STREAM, this.#durable);
+        const consumer = await js.consumers.get(this.#names.stream, this.#durable);
         // Buffered: the batches being written and one filling.
         const messages = await consumer.consume({ max_messages: this.#batch * (WRITERS + 1) });
         this.#stopConsuming = () => void messages.stop();
@@ -133,7 +140,7 @@ export class Collector {
         }
       } catch (err) {
         if (this.#stopping) break;
-        this.#onError(new Error(`consuming ${STREAM}/${this.#durable}: ${(err as Error).message}`, { cause: err }));
+        this.#onError(new Error(`consuming ${this.#names.stream}/${this.#durable}: ${(err as Error).message}`, { cause: err }));
       }
       if (!this.#stopping) await sleep(backoff.next());
     }
@@ -171,7 +178,7 @@ export class Collector {
   /** Writes a batch (retrying until PostgreSQL takes it), then acknowledges it. */
   async #write(messages: JsMsg[]): Promise<void> {
     // The broker's time of a message is parsed from its reply subject: only heartbeats need it.
-    const batch = sortMessages(messages.map((m) => ({ subject: m.subject, data: m.data, receivedMs: () => m.time.getTime() })));
+    const batch = sortMessages(messages.map((m) => ({ subject: m.subject, data: m.data, receivedMs: () => m.time.getTime() })), this.#names);
     const backoff = new Backoff(200, 10_000);
     for (;;) {
       try {

@@ -31,6 +31,8 @@ export interface NatsSettings {
   tlsKey?: string;
   /** Reply subjects under this prefix instead of _INBOX (see sensorInboxPrefix). */
   inboxPrefix?: string;
+  /** The root of the stream's and subjects' names (subjects.ts). */
+  root: string;
 }
 
 function readSecret(file: string, what: string): Uint8Array {

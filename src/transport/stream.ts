@@ -14,7 +14,7 @@ import {
   type JetStreamManager,
   type StreamInfo,
 } from '@nats-io/jetstream';
-import { STREAM, STREAM_SUBJECTS } from './subjects.ts';
+import type { NatsNames } from './subjects.ts';
 
 const NS_PER_MS = 1_000_000;
 
@@ -36,16 +36,16 @@ export interface ConsumerSettings {
 const isNotFound = (err: unknown) => err instanceof JetStreamApiError && err.status === 404;
 
 /** The stream, created when absent. */
-export async function ensureStream(jsm: JetStreamManager, settings: StreamSettings = {}): Promise<StreamInfo> {
+export async function ensureStream(jsm: JetStreamManager, names: NatsNames, settings: StreamSettings = {}): Promise<StreamInfo> {
   try {
-    return await jsm.streams.info(STREAM);
+    return await jsm.streams.info(names.stream);
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
   try {
     return await jsm.streams.add({
-      name: STREAM,
-      subjects: STREAM_SUBJECTS,
+      name: names.stream,
+      subjects: names.streamSubjects,
       storage: StorageType.File,
       retention: RetentionPolicy.Workqueue,
       discard: DiscardPolicy.New,
@@ -55,7 +55,7 @@ export async function ensureStream(jsm: JetStreamManager, settings: StreamSettin
   } catch (err) {
     // Another collector created it at the same moment.
     try {
-      return await jsm.streams.info(STREAM);
+      return await jsm.streams.info(names.stream);
     } catch {
       throw err;
     }
@@ -63,19 +63,19 @@ export async function ensureStream(jsm: JetStreamManager, settings: StreamSettin
 }
 
 /** The collectors' shared durable pull consumer, created when absent and updated when its settings changed. */
-export async function ensureConsumer(jsm: JetStreamManager, settings: ConsumerSettings): Promise<void> {
+export async function ensureConsumer(jsm: JetStreamManager, names: NatsNames, settings: ConsumerSettings): Promise<void> {
   const ackWait = (settings.ackWaitMs ?? 30_000) * NS_PER_MS;
   const maxAckPending = settings.maxAckPending ?? 20_000;
   try {
-    const info = await jsm.consumers.info(STREAM, settings.durable);
+    const info = await jsm.consumers.info(names.stream, settings.durable);
     if (info.config.ack_wait !== ackWait || info.config.max_ack_pending !== maxAckPending) {
-      await jsm.consumers.update(STREAM, settings.durable, { ack_wait: ackWait, max_ack_pending: maxAckPending });
+      await jsm.consumers.update(names.stream, settings.durable, { ack_wait: ackWait, max_ack_pending: maxAckPending });
     }
     return;
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  await jsm.consumers.add(STREAM, {
+  await jsm.consumers.add(names.stream, {
     durable_name: settings.durable,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,

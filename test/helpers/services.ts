@@ -1,9 +1,9 @@
 // Test helpers for the services of the scale-out tests: PostgreSQL at
-// TELNETLOGIN_TEST_PG (default: the standard local port), and NATS brokers of
-// their own (nats-server on a free loopback port, with JetStream in a
-// temporary directory), since those tests stop and restart the broker and
-// create the pipeline's one stream, which a shared broker
-// (TELNETLOGIN_TEST_NATS) would share between concurrent runs.
+// TELNETLOGIN_TEST_PG (default: the standard local port); the NATS broker at
+// TELNETLOGIN_TEST_NATS (default: the standard local port), where a test
+// works under a subject root of its own; and NATS brokers of the test's own
+// (nats-server on a free loopback port, with JetStream in a temporary
+// directory) for the tests that stop and restart the broker or configure it.
 // An unreachable service skips the test loudly, except under CI=true, where
 // the test fails: CI must never pass by testing nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,6 +13,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { withDefaultUser } from '../../src/store/postgres.ts';
 
@@ -25,6 +27,23 @@ export function unavailable(t: TestContext, what: string): undefined {
   process.stderr.write(`\n*** SKIPPED: ${t.name}: ${what}\n`);
   t.skip(what);
   return undefined;
+}
+
+export const NATS_URL = process.env.TELNETLOGIN_TEST_NATS || 'nats://127.0.0.1:4222';
+
+/** The shared broker's URL, or undefined (the test skipped, or failed under CI) when it is unreachable or has no JetStream. */
+export async function useNats(t: TestContext): Promise<string | undefined> {
+  try {
+    const nc = await connect({ servers: NATS_URL, reconnect: false, timeout: 3000 });
+    try {
+      await (await jetstreamManager(nc)).getAccountInfo();
+    } finally {
+      await nc.close();
+    }
+  } catch (err) {
+    return unavailable(t, `NATS with JetStream at ${NATS_URL} is unreachable: ${(err as Error).message} (TELNETLOGIN_TEST_NATS points the tests elsewhere)`);
+  }
+  return NATS_URL;
 }
 
 /** `url` with the search_path set to `schema`, so everything the code creates lands there. */

@@ -4,7 +4,9 @@ import { sortMessages } from '../../src/transport/collector.ts';
 import { eventToJson } from '../../src/events/json.ts';
 import { encodeEvent, parseEventMessage } from '../../src/transport/event-message.ts';
 import { decodeHeartbeat, encodeHeartbeat } from '../../src/transport/heartbeat.ts';
-import { parseSubject } from '../../src/transport/subjects.ts';
+import { natsNames } from '../../src/transport/subjects.ts';
+
+const { parseSubject } = natsNames();
 import { hostileEvents, makeEvent } from '../store/fixtures.ts';
 
 const json = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
@@ -43,6 +45,12 @@ test('subjects: events and heartbeats by sensor; nothing else', () => {
   assert.deepEqual(parseSubject('telnetlogin.events.s-1'), { kind: 'event', sensor: 's-1' });
   assert.deepEqual(parseSubject('telnetlogin.heartbeats.s_2'), { kind: 'heartbeat', sensor: 's_2' });
   for (const s of ['telnetlogin.events', 'telnetlogin.events.a.b', 'telnetlogin.other.s1', 'x.events.s1']) assert.equal(parseSubject(s), undefined);
+  // Another root (deployments sharing a broker): its own stream and subjects only.
+  const other = natsNames('tl-test_1');
+  assert.deepEqual([other.stream, other.eventSubject('s1'), other.streamSubjects], ['TL-TEST_1', 'tl-test_1.events.s1', ['tl-test_1.events.>', 'tl-test_1.heartbeats.>']]);
+  assert.deepEqual(other.parseSubject('tl-test_1.heartbeats.s1'), { kind: 'heartbeat', sensor: 's1' });
+  assert.equal(other.parseSubject('telnetlogin.events.s1'), undefined);
+  for (const bad of ['', 'Upper', 'a.b', 'a*', 'x'.repeat(33)]) assert.throws(() => natsNames(bad), RangeError);
 });
 
 test('sortMessages: events, heartbeats, and a reject for each bad or impersonating message', () => {

@@ -1,0 +1,40 @@
+// The pipeline on the shared broker (TELNETLOGIN_TEST_NATS), as deployments
+// that share one would run: under a subject root of the test's own
+// (--nats-root), so that neither its stream nor its consumer meets anyone
+// else's. Every attempt whose client got a reply is stored once.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { natsNames } from '../../src/transport/subjects.ts';
+import { pgClient, useNats, usePostgres } from '../helpers/services.ts';
+import { tempDir } from '../store/fixtures.ts';
+import { assertExactlyOnce, load, startCollector, startSensor } from './harness.ts';
+
+test('sensor and collector on the shared broker under a root of their own', { timeout: 120_000 }, async (t) => {
+  const db = await usePostgres(t);
+  const nats = await useNats(t);
+  if (!db || !nats) return;
+  const root = `tltest_${randomBytes(4).toString('hex')}`;
+  const names = natsNames(root);
+  t.after(async () => {
+    const nc = await connect({ servers: nats });
+    await (await jetstreamManager(nc)).streams.delete(names.stream).catch(() => {});
+    await nc.close();
+  });
+  const collector = await startCollector(t, { nats, db, extra: ['--nats-root', root] });
+  assert.match(collector.output(), new RegExp(`collector: ${names.stream}/`));
+  const sensor = await startSensor(t, { nats, id: 'shared-1', outbox: tempDir(t), extra: ['--nats-root', root] });
+  const logins = load(sensor.telnetPort, randomBytes(3).toString('hex'));
+  await sleep(1500);
+  const result = await logins.stop();
+  assert.ok(result.replied.size > 0);
+  await assertExactlyOnce(await pgClient(t, db), 'shared-1', result.replied);
+  // Only under its root: the stream's subjects are the test's.
+  const nc = await connect({ servers: nats });
+  t.after(() => nc.close());
+  const info = await (await jetstreamManager(nc)).streams.info(names.stream);
+  assert.deepEqual(info.config.subjects, names.streamSubjects);
+});
