@@ -52,7 +52,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   addFeedMetrics(metrics, publisher);
   // Both stores keep the dashboard's rollups; PostgreSQL also the sensors' heartbeats (the collector writes them).
   const stats = store instanceof SqliteStore || store instanceof PostgresStore ? store.stats() : null;
-  const heartbeats = store instanceof PostgresStore ? () => store.sensors() : undefined;
+  const heartbeats = store instanceof PostgresStore ? () => store.heartbeats() : undefined;
   addDashboardMetrics(metrics, stats, publisher);
   const web = createWebApp({ metrics, feeds: publisher, api: { stats, asdb, feeds: publisher, token: config.api.token, heartbeats } });
 

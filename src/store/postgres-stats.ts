@@ -11,7 +11,8 @@
 import type pg from 'pg';
 import { canonicalAddress } from '../feed/address.ts';
 import { DAY_MS, HOUR_MS } from '../feed/summary.ts';
-import { countAddresses, decodePair, KIND_CODES, rollUp, type RollupEvent } from './rollup.ts';
+import type { LoginEvent } from '../events/login-event.ts';
+import { countAddresses, decodePair, KIND_CODES, rollUp, sensorAddresses, type RollupEvent } from './rollup.ts';
 import type { AddressStats, Bucket, CredentialStats, SensorStats, SeriesPoint, StatsReader, TopEntry, TopKind } from './stats.ts';
 
 /** Events a fold takes at most per transaction. */
@@ -27,6 +28,8 @@ export const PG_STATS_SQL = `
   CREATE TABLE stats_addresses (ip inet PRIMARY KEY, first bigint NOT NULL, last bigint NOT NULL, attempts bigint NOT NULL);
   CREATE TABLE stats_top (kind smallint NOT NULL, day integer NOT NULL, value bytea NOT NULL, count bigint NOT NULL, PRIMARY KEY (kind, day, value));
   CREATE TABLE stats_sensors (sensor text PRIMARY KEY, attempts bigint NOT NULL, first bigint NOT NULL, last bigint NOT NULL);
+  -- Each sensor's own addresses as its events show them (their destinations): never in the feed.
+  CREATE TABLE sensor_addresses (sensor text NOT NULL, address inet NOT NULL, first bigint NOT NULL, last bigint NOT NULL, PRIMARY KEY (sensor, address));
   -- Events stored but not yet folded in (no index: appended, then taken whole).
   CREATE TABLE stats_pending (LIKE events);
 `;
@@ -50,6 +53,9 @@ const ADDRESSES = `
 const TOP = `
   INSERT INTO stats_top AS t (kind, day, value, count) SELECT * FROM unnest($1::smallint[], $2::integer[], $3::bytea[], $4::bigint[])
   ON CONFLICT (kind, day, value) DO UPDATE SET count = t.count + excluded.count`;
+const SENSOR_ADDRESSES = `
+  INSERT INTO sensor_addresses AS t (sensor, address, first, last) SELECT * FROM unnest($1::text[], $2::inet[], $3::bigint[], $4::bigint[])
+  ON CONFLICT (sensor, address) DO UPDATE SET first = LEAST(t.first, excluded.first), last = GREATEST(t.last, excluded.last)`;
 const SENSORS = `
   INSERT INTO stats_sensors AS t (sensor, attempts, first, last) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
   ON CONFLICT (sensor) DO UPDATE SET attempts = t.attempts + excluded.attempts, first = LEAST(t.first, excluded.first), last = GREATEST(t.last, excluded.last)`;
@@ -57,11 +63,11 @@ const SENSORS = `
 /** The fold's lock: one per schema (each holds a store of its own). */
 const LOCK_KEY = `hashtext(current_schema() || '.stats_fold')`;
 
-type PendingRow = { ms: string; sensor: string; src_ip: string; attempt: number; username: Buffer; password: Buffer; client: string };
+type PendingRow = { ms: string; sensor: string; src_ip: string; dst_ip: string; attempt: number; username: Buffer; password: Buffer; client: string };
 
 const TAKE_PENDING = `
   DELETE FROM stats_pending WHERE ctid IN (SELECT ctid FROM stats_pending LIMIT ${FOLD_BATCH})
-  RETURNING (extract(epoch FROM time) * 1000)::int8 AS ms, sensor, host(src_ip) AS src_ip, attempt, username, password, client`;
+  RETURNING (extract(epoch FROM time) * 1000)::int8 AS ms, sensor, host(src_ip) AS src_ip, host(dst_ip) AS dst_ip, attempt, username, password, client`;
 
 /**
  * Folds what is pending into the rollups, FOLD_BATCH events per transaction,
@@ -92,7 +98,7 @@ export async function foldPgStats(client: pg.ClientBase, { wait = false } = {}):
 }
 
 /** Adds events to the rollups; runs inside the caller's transaction, holding the fold's lock. */
-async function addToRollups(client: pg.ClientBase, events: readonly RollupEvent[]): Promise<void> {
+async function addToRollups(client: pg.ClientBase, events: ReadonlyArray<RollupEvent & Pick<LoginEvent, 'dst_ip'>>): Promise<void> {
   if (events.length === 0) return;
   // (No sorting for lock order: folds take turns under the advisory lock.)
   const r = rollUp(events);
@@ -111,6 +117,7 @@ async function addToRollups(client: pg.ClientBase, events: readonly RollupEvent[
   await client.query(BUCKETS('stats_daily', 'day'), columns([...r.days].map(([k, v]) => [k, ...v]), 4));
   await client.query(TOP, columns(r.top, 4));
   await client.query(SENSORS, columns([...r.sensors].map(([s, v]) => [s, ...v]), 4));
+  await client.query(SENSOR_ADDRESSES, columns(sensorAddresses(events).map((a) => [a.sensor, a.address, a.first, a.last]), 4));
 }
 
 /** Rows as column arrays, the form unnest() takes. */

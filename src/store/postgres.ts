@@ -14,9 +14,10 @@ import { TelnetloginError } from '../errors.ts';
 import { GroupCommit } from './group-commit.ts';
 import { EVENT_COLUMNS, copyFrom, copyRow, rowDay, rowProblem } from './postgres-copy.ts';
 import { pgCheckVersion, pgMigrate, pgSchemaVersion } from './postgres-migrations.ts';
+import { openPgFeedSnapshot } from './postgres-feed.ts';
 import { foldPgStats, PgStats } from './postgres-stats.ts';
 import { DAY_MS, createPartitions, dayOf, dropPartitionsBefore, listPartitionDays } from './postgres-partitions.ts';
-import type { EventQuery, Store } from './store.ts';
+import type { EventQuery, FeedSnapshot, FeedSource, SensorRecord, Store } from './store.ts';
 
 export interface PostgresStoreOptions {
   /** Connections kept open (default 4). */
@@ -150,7 +151,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   }
 }
 
-export class PostgresStore implements Store {
+export class PostgresStore implements Store, FeedSource {
   readonly where: string;
   readonly #pool: pg.Pool;
   readonly #options: PostgresStoreOptions;
@@ -310,8 +311,35 @@ export class PostgresStore implements Store {
     return { dropped };
   }
 
-  /** The sensors that have sent heartbeats, by id. */
-  async sensors(): Promise<SensorRow[]> {
+  /** A consistent view of the events for one feed build (postgres-feed.ts). */
+  feedSnapshot(): Promise<FeedSnapshot> {
+    return openPgFeedSnapshot(this.#pool);
+  }
+
+  /**
+   * Each sensor and its own addresses (never listed in the feed): those its
+   * heartbeats report, and the destinations of its events (as folded).
+   */
+  async sensors(): Promise<SensorRecord[]> {
+    if (!this.#options.readonly && !this.#closed) await this.foldStats({ wait: true });
+    const byId = new Map<string, SensorRecord>();
+    const add = (id: string, addresses: string[], first: number, last: number) => {
+      const s = byId.get(id);
+      if (!s) return void byId.set(id, { id, addresses: [...addresses], firstSeen: first, lastSeen: last });
+      for (const a of addresses) if (!s.addresses.includes(a)) s.addresses.push(a);
+      s.firstSeen = Math.min(s.firstSeen, first);
+      s.lastSeen = Math.max(s.lastSeen, last);
+    };
+    for (const h of await this.heartbeats()) add(h.id, h.addresses, h.firstSeen, h.lastSeen);
+    const seen = await this.#pool.query<{ sensor: string; address: string; first: string; last: string }>(
+      'SELECT sensor, host(address) AS address, first, last FROM sensor_addresses ORDER BY sensor, address',
+    );
+    for (const r of seen.rows) add(r.sensor, [r.address], Number(r.first), Number(r.last));
+    return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** The sensors that have sent heartbeats, by id, each with its latest report. */
+  async heartbeats(): Promise<SensorRow[]> {
     const r = await this.#pool.query<{
       id: string;
       addresses: string;

@@ -105,6 +105,36 @@ export function countAddresses(r: Rollup, newHourPairs: Iterable<number>, newDay
   }
 }
 
+/** A sensor's address as its events show it (their destination), with the first and last time seen there. */
+export interface SeenAddress {
+  sensor: string;
+  address: string;
+  first: number;
+  last: number;
+}
+
+/**
+ * The destinations of events, as their sensors' own addresses (the feed never
+ * lists them): one per distinct (sensor, address), canonical; an unspecified
+ * destination (an import that did not know it) is no address of the sensor.
+ */
+export function sensorAddresses(events: ReadonlyArray<Pick<LoginEvent, 'sensor' | 'dst_ip' | 'time'>>): SeenAddress[] {
+  const seen = new Map<string, SeenAddress | null>();
+  for (const e of events) {
+    const key = `${e.sensor}\n${e.dst_ip}`;
+    const known = seen.get(key);
+    if (known === null) continue;
+    if (known) {
+      known.first = Math.min(known.first, e.time);
+      known.last = Math.max(known.last, e.time);
+      continue;
+    }
+    const address = canonicalAddress(e.dst_ip);
+    seen.set(key, address === null || address === '0.0.0.0' || address === '::' ? null : { sensor: e.sensor, address, first: e.time, last: e.time });
+  }
+  return [...seen.values()].filter((s): s is SeenAddress => s !== null);
+}
+
 /** A pair as stored in a top list: u8 user name length, user name, password (both already cut). */
 export function encodePair(user: Buffer, pass: Buffer): Buffer {
   return Buffer.concat([Buffer.of(user.length), user, pass]);

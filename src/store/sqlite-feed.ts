@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import type { LoginEvent } from '../events/login-event.ts';
 import { canonicalAddress } from '../feed/address.ts';
 import { DAY_MS, HOUR_MS, SUMMARY_HORIZON_MS, updateSummaries } from '../feed/summary.ts';
+import { sensorAddresses } from './rollup.ts';
 import { foldStoredEvents } from './sqlite-rows.ts';
 import type { AddressSummaryPage, FeedEvent, FeedSnapshot, SensorRecord } from './store.ts';
 
@@ -71,20 +72,7 @@ export class SqliteFeedTables {
       this.#prune.run(newest - PRUNE_AGE_MS);
       this.#prunedAt = newest;
     }
-    const seen = new Map<string, { sensor: string; address: string; first: number; last: number }>();
-    for (const e of events) {
-      const key = `${e.sensor}\n${e.dst_ip}`;
-      const known = seen.get(key);
-      if (known) {
-        known.first = Math.min(known.first, e.time);
-        known.last = Math.max(known.last, e.time);
-        continue;
-      }
-      const address = canonicalAddress(e.dst_ip);
-      // An unspecified destination (an import that did not know it) is no address of the sensor.
-      if (address !== null && address !== '0.0.0.0' && address !== '::') seen.set(key, { sensor: e.sensor, address, first: e.time, last: e.time });
-    }
-    for (const s of seen.values()) this.#sensorAddress.run(s.sensor, s.address, s.first, s.last);
+    for (const s of sensorAddresses(events)) this.#sensorAddress.run(s.sensor, s.address, s.first, s.last);
   }
 
   /** Addresses a sensor knows it has (its configured public addresses), as of `time`. */

@@ -72,7 +72,7 @@ test('serve --db postgres://: feed, dashboard statistics and sensor heartbeats, 
   const { asdb } = await fixture(t, now);
   const store = await openPostgresStore(url);
   await store.ingest({
-    events: [event('192.0.2.1', now - 2 * HOUR), event('2001:db8::99', now - HOUR), event('192.0.2.1', now - HOUR)].map(eventToJson),
+    events: [event('192.0.2.1', now - 2 * HOUR), event('2001:db8::99', now - HOUR), event('192.0.2.1', now - HOUR)].map((e) => eventToJson({ ...e, dst_ip: '192.0.2.250' })),
     heartbeats: [{ sensor: 'remote-1', time: now - 3000, addresses: ['192.0.2.250'], version: '0.1.0', counters: { open: 3, accepted: 40, shed: 0, outboxDepth: 12 } }],
   });
   await store.close();

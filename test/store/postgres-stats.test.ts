@@ -98,7 +98,7 @@ test('rollups: the schema step builds them from events stored before it', async 
   await before.close();
   const client = await pgClient(t, url);
   const step = pgMigrations.findIndex((m) => m.name === 'dashboard rollups');
-  await client.query('DROP TABLE stats_hourly, stats_daily, stats_hour_ips, stats_day_ips, stats_addresses, stats_top, stats_sensors, stats_pending');
+  await client.query('DROP TABLE stats_hourly, stats_daily, stats_hour_ips, stats_day_ips, stats_addresses, stats_top, stats_sensors, sensor_addresses, stats_pending');
   await client.query('UPDATE telnetlogin_schema SET version = $1', [step]);
   const after = await openPostgresStore(url);
   t.after(() => after.close());

@@ -105,7 +105,7 @@ test('heartbeats upsert sensors (newest wins) and keep their history; rejected m
   });
   await s.store.ingest({ events: [], heartbeats: [hb(now, '2'), hb(now - 1000, '1')] });
   await s.store.ingest({ events: [], heartbeats: [hb(now - 2000, '0')], rejected: [{ subject: 'telnetlogin.events.s1', error: 'bad\0json', payload: Buffer.from([0, 255]) }] });
-  const sensors = await s.store.sensors();
+  const sensors = await s.store.heartbeats();
   assert.equal(sensors.length, 1);
   assert.deepEqual(sensors[0], {
     id: 's1',
