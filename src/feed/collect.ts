@@ -6,12 +6,22 @@
 // start). A pipe-format build needs only (address, newest attempt) and reads
 // no summary at all. When the summaries cannot answer exactly (the store
 // keeps none, an attempt is newer than the window's end, or the window is
-// longer than the summaries' horizon), it aggregates the window's events
-// instead: the same result, at O(events) cost.
+// longer than the summaries' horizon), a store that aggregates per address
+// itself (PostgreSQL) is asked for the window's aggregates; otherwise the
+// window's events are aggregated here: the same result, at O(events) cost.
 import type { FeedSnapshot } from '../store/store.ts';
 import { formatIPv4, parseIPv4 } from '../asdb/ip.ts';
 import { canonicalAddress } from './address.ts';
-import { AddressSummary, type EdgeCount, HOUR_MS, SUMMARY_HORIZON_MS, summarizeWindow, type WindowSummary } from './summary.ts';
+import {
+  AddressSummary,
+  CREDENTIALS_CAP,
+  type EdgeCount,
+  HOUR_MS,
+  SENSORS_CAP,
+  SUMMARY_HORIZON_MS,
+  summarizeWindow,
+  type WindowSummary,
+} from './summary.ts';
 import type { FeedWindow } from './window.ts';
 import type { Pacer } from './pacer.ts';
 
@@ -31,13 +41,14 @@ export interface Collected {
   credentials?: number[];
   sensors?: number[];
   /** How the rows were obtained. */
-  path: 'summaries' | 'events';
+  path: 'summaries' | 'aggregates' | 'events';
 }
 
 export async function collect(snapshot: FeedSnapshot, window: FeedWindow, detail: boolean, pace: Pacer): Promise<Collected> {
   const newest = snapshot.summaries ? await snapshot.summaries.newest() : undefined;
   const usable = newest !== undefined && (newest === null || newest <= window.to) && window.to - window.from <= SUMMARY_HORIZON_MS;
-  return usable ? fromSummaries(snapshot, window, detail, pace) : fromEvents(snapshot, window, detail, pace);
+  if (usable) return fromSummaries(snapshot, window, detail, pace);
+  return snapshot.aggregates ? fromAggregates(snapshot, window, detail, pace) : fromEvents(snapshot, window, detail, pace);
 }
 
 function columns(detail: boolean, path: Collected['path']): Collected {
@@ -107,6 +118,26 @@ async function edgeCounts(snapshot: FeedSnapshot, window: FeedWindow, pace: Pace
     await pace();
   }
   return counts;
+}
+
+async function fromAggregates(snapshot: FeedSnapshot, window: FeedWindow, detail: boolean, pace: Pacer): Promise<Collected> {
+  const out = columns(detail, 'aggregates');
+  for await (const page of snapshot.aggregates!(window.from, window.to + 1, detail)) {
+    for (let i = 0; i < page.ips.length; i++) {
+      const ip = canonicalAddress(page.ips[i]!);
+      if (ip === null) continue;
+      address(out, ip);
+      out.last.push(page.last[i]!);
+      if (out.first) {
+        out.first.push(page.first![i]!);
+        out.attempts!.push(page.attempts![i]!);
+        out.credentials!.push(Math.min(page.credentials![i]!, CREDENTIALS_CAP));
+        out.sensors!.push(Math.min(page.sensors![i]!, SENSORS_CAP));
+      }
+    }
+    await pace();
+  }
+  return out;
 }
 
 async function fromEvents(snapshot: FeedSnapshot, window: FeedWindow, detail: boolean, pace: Pacer): Promise<Collected> {

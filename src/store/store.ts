@@ -40,6 +40,22 @@ export interface AddressSummaryPage {
   data?: Uint8Array[];
 }
 
+/**
+ * Per-address aggregates over a window, worked out by the store itself, as
+ * columns: row i is ips[i] and its figures; the distinct counts are exact
+ * (the builder caps them as summaries do).
+ */
+export interface AddressAggregatePage {
+  /** Canonical address text. */
+  ips: string[];
+  last: number[];
+  /** Present when detail was asked for. */
+  first?: number[];
+  attempts?: number[];
+  credentials?: number[];
+  sensors?: number[];
+}
+
 /** One consistent view of a store for one feed build. */
 export interface FeedSnapshot {
   /** Present when the store keeps per-address summaries. */
@@ -49,6 +65,8 @@ export interface FeedSnapshot {
     /** The addresses whose newest attempt is at or after `since`, a page at a time. */
     read(since: number, withData: boolean): AsyncIterable<AddressSummaryPage>;
   };
+  /** Present when the store aggregates per address itself: the addresses with attempts in from <= time < to. */
+  aggregates?(from: number, to: number, detail: boolean): AsyncIterable<AddressAggregatePage>;
   /** Events with from <= time < to, a page at a time, in no particular order. */
   events(from: number, to: number): AsyncIterable<FeedEvent[]>;
   close(): Promise<void>;
