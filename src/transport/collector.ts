@@ -43,6 +43,8 @@ export interface CollectorStats {
   batches: number;
   /** Failed attempts to write a batch (each retried). */
   storeErrors: number;
+  /** Stored events this collector folded into the dashboard's rollups. */
+  folded: number;
 }
 
 /** Sorts the messages of a batch into what goes to the store. */
@@ -84,7 +86,7 @@ export class Collector {
   readonly #batch: number;
   readonly #lingerMs: number;
   readonly #onError: (err: Error) => void;
-  readonly #stats: CollectorStats = { inserted: 0, duplicates: 0, heartbeats: 0, rejected: 0, batches: 0, storeErrors: 0 };
+  readonly #stats: CollectorStats = { inserted: 0, duplicates: 0, heartbeats: 0, rejected: 0, batches: 0, storeErrors: 0, folded: 0 };
   #pending: JsMsg[] = [];
   /** Batches being written (each on its own connection). */
   readonly #writes = new Set<Promise<void>>();
@@ -115,6 +117,7 @@ export class Collector {
     this.#foldTimer = setInterval(() => {
       this.#folding ??= this.#store
         .foldStats()
+        .then((n) => (this.#stats.folded += n))
         .catch((err: Error) => this.#onError(new Error(`folding events into the rollups: ${err.message}`, { cause: err })))
         .finally(() => (this.#folding = undefined));
     }, FOLD_EVERY_MS);

@@ -72,6 +72,8 @@ export function createCollectorMetrics(collector: () => CollectorStats & { pendi
   counterFrom(registry, 'telnetlogin_collector_batches_total', 'Transactions committed', () => collector().batches);
   counterFrom(registry, 'telnetlogin_collector_store_errors_total', 'Failed attempts to write a batch to PostgreSQL (each retried)', () => collector().storeErrors);
   gaugeFrom(registry, 'telnetlogin_collector_pending', 'Messages received and waiting to be written', () => collector().pending);
+  // Against events_inserted_total (summed over the collectors): how far the rollups lag behind the events.
+  counterFrom(registry, 'telnetlogin_collector_events_folded_total', "Stored events folded into the dashboard's rollups by this collector", () => collector().folded);
   return registry;
 }
 

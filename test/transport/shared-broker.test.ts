@@ -11,7 +11,7 @@ import { connect } from '@nats-io/transport-node';
 import { natsNames } from '../../src/transport/subjects.ts';
 import { pgClient, useNats, usePostgres } from '../helpers/services.ts';
 import { tempDir } from '../store/fixtures.ts';
-import { assertExactlyOnce, load, startCollector, startSensor } from './harness.ts';
+import { assertExactlyOnce, load, metric, startCollector, startSensor } from './harness.ts';
 
 test('sensor and collector on the shared broker under a root of their own', { timeout: 120_000 }, async (t) => {
   const db = await usePostgres(t);
@@ -24,14 +24,23 @@ test('sensor and collector on the shared broker under a root of their own', { ti
     await (await jetstreamManager(nc)).streams.delete(names.stream).catch(() => {});
     await nc.close();
   });
-  const collector = await startCollector(t, { nats, db, extra: ['--nats-root', root] });
+  const collector = await startCollector(t, { nats, db, extra: ['--nats-root', root, '--http-listen', '127.0.0.1:0'] });
   assert.match(collector.output(), new RegExp(`collector: ${names.stream}/`));
+  const httpPort = Number((await collector.waitFor(/http: +http:\/\/127\.0\.0\.1:(\d+)\//))[1]);
   const sensor = await startSensor(t, { nats, id: 'shared-1', outbox: tempDir(t), extra: ['--nats-root', root] });
   const logins = load(sensor.telnetPort, randomBytes(3).toString('hex'));
   await sleep(1500);
   const result = await logins.stop();
   assert.ok(result.replied.size > 0);
-  await assertExactlyOnce(await pgClient(t, db), 'shared-1', result.replied);
+  const client = await pgClient(t, db);
+  await assertExactlyOnce(client, 'shared-1', result.replied);
+  // The collector folds them into the dashboard's rollups by itself, about every second.
+  const stored = (await client.query(`SELECT count(*)::int AS n FROM events WHERE sensor = 'shared-1'`)).rows[0].n as number;
+  const rolledUp = async () => (await client.query(`SELECT attempts::int AS n FROM stats_sensors WHERE sensor = 'shared-1'`)).rows[0]?.n ?? 0;
+  const deadline = Date.now() + 10_000;
+  while ((await rolledUp()) < stored && Date.now() < deadline) await sleep(200);
+  assert.equal(await rolledUp(), stored);
+  assert.ok((await metric(httpPort, 'telnetlogin_collector_events_folded_total')) >= stored);
   // Only under its root: the stream's subjects are the test's.
   const nc = await connect({ servers: nats });
   t.after(() => nc.close());
