@@ -17,6 +17,7 @@ import { createCollectorMetrics } from '../web/metrics.ts';
 import { parseListenAddress, formatListenAddress } from './listen-address.ts';
 import { loadConfig } from './config.ts';
 import { addNatsOptions, flagOrEnv, natsSettings, parseCount, type NatsFlags } from './sensor.ts';
+import { shutdown } from './shutdown.ts';
 
 interface CollectorFlags extends NatsFlags {
   config?: string;
@@ -94,19 +95,14 @@ async function runCollector(flags: CollectorFlags): Promise<void> {
   const maintenance = setInterval(() => void maintain(), HOUR_MS);
 
   let nc: Awaited<ReturnType<typeof connectNats>>;
-  let stopping: Promise<void> | undefined;
-  const stop = (signal: string) =>
-    (stopping ??= (async () => {
-      log.info({ signal }, 'stopping');
-      connecting.abort();
-      clearInterval(maintenance);
-      await web?.close();
-      await collector.stop(); // writes and acknowledges what it has taken
-      await nc?.drain().catch(() => {});
-      await store.close();
-      log.info('stopped');
-    })());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stop(signal));
+  const { stop, done } = shutdown(log, async () => {
+    connecting.abort();
+    clearInterval(maintenance);
+    await web?.close();
+    await collector.stop(); // writes and acknowledges what it has taken
+    await nc?.drain().catch(() => {});
+    await store.close();
+  });
 
   try {
     if (web && http) {
@@ -118,7 +114,7 @@ async function runCollector(flags: CollectorFlags): Promise<void> {
       signal: connecting.signal,
       onRetry: (err, waitMs) => log.warn({ err: err.message, waitMs }, 'NATS unreachable, retrying'),
     });
-    if (!nc) return void (await stopping);
+    if (!nc) return void (await done);
     const jsm = await jetstreamManager(nc);
     const prepare = async () => {
       await ensureStream(jsm, names, { duplicateWindowMs });
@@ -131,5 +127,5 @@ async function runCollector(flags: CollectorFlags): Promise<void> {
     await stop('failure');
     throw err;
   }
-  await stopping;
+  await done;
 }

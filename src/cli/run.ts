@@ -12,6 +12,7 @@ import { addDashboardMetrics, addStoreMetrics, createMetrics } from '../web/metr
 import { loadConfig, type ConfigFlags } from './config.ts';
 import { startPublishing } from './feed.ts';
 import { formatListenAddress } from './listen-address.ts';
+import { shutdown } from './shutdown.ts';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
@@ -68,14 +69,10 @@ async function run(flags: RunFlags): Promise<void> {
   const live = () => [{ sensor: config.sensorId, ...sensor.counters, outboxDepth: null }];
   const web = createWebApp({ metrics, feeds: publisher, api: { stats, asdb, feeds: publisher, token: config.api.token, live } });
 
-  let stopping: Promise<void> | undefined;
-  const stop = (signal: string) =>
-    (stopping ??= (async () => {
-      log.info({ signal }, 'stopping');
-      await Promise.allSettled([sensor.close(), web.close(), publisher.close()]);
-      await store.close(); // commits what is pending
-      log.info('stopped');
-    })());
+  const { stop, fail, done } = shutdown(log, async () => {
+    await Promise.allSettled([sensor.close(), web.close(), publisher.close()]);
+    await store.close(); // commits what is pending
+  });
 
   try {
     const telnet = await sensor.listen();
@@ -90,11 +87,6 @@ async function run(flags: RunFlags): Promise<void> {
     throw err;
   }
 
-  const failure = await new Promise<Error | undefined>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => void stop(signal).then(() => resolve(undefined)));
-    }
-    asdb.catch((err: Error) => void stop('route origin data failed to load').then(() => resolve(err)));
-  });
-  if (failure) throw failure;
+  asdb.catch((err: Error) => fail('route origin data failed to load', err));
+  await done;
 }

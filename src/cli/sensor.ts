@@ -19,6 +19,7 @@ import { createWebApp } from '../web/app.ts';
 import { addOutboxMetrics, createMetrics } from '../web/metrics.ts';
 import { loadConfig, type ConfigFlags, type NatsConfig } from './config.ts';
 import { formatListenAddress } from './listen-address.ts';
+import { shutdown } from './shutdown.ts';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
@@ -203,18 +204,14 @@ async function runSensor(flags: SensorFlags): Promise<void> {
   const connecting = new AbortController();
   let nc: Awaited<ReturnType<typeof connectNats>>;
 
-  let stopping: Promise<void> | undefined;
-  const stop = (signal: string) =>
-    (stopping ??= (async () => {
-      log.info({ signal }, 'stopping');
-      connecting.abort();
-      await Promise.allSettled([sensor.close(), web.close()]);
-      heartbeats.stop();
-      await forwarder.stop();
-      await nc?.close().catch(() => {});
-      await outbox.close(); // commits what is pending; the rest goes out next time
-      log.info('stopped');
-    })());
+  const { stop, done } = shutdown(log, async () => {
+    connecting.abort();
+    await Promise.allSettled([sensor.close(), web.close()]);
+    heartbeats.stop();
+    await forwarder.stop();
+    await nc?.close().catch(() => {});
+    await outbox.close(); // commits what is pending; the rest goes out next time
+  });
 
   try {
     const telnet = await sensor.listen();
@@ -243,9 +240,5 @@ async function runSensor(flags: SensorFlags): Promise<void> {
     heartbeats.attach(connection);
   });
 
-  await new Promise<void>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => void stop(signal).then(resolve));
-    }
-  });
+  await done;
 }

@@ -14,6 +14,7 @@ import { addDashboardMetrics } from '../web/metrics.ts';
 import { loadConfig } from './config.ts';
 import { collect, openForFeed, startPublishing } from './feed.ts';
 import { formatListenAddress } from './listen-address.ts';
+import { shutdown } from './shutdown.ts';
 
 interface ServeFlags {
   config?: string;
@@ -56,14 +57,10 @@ async function serve(flags: ServeFlags): Promise<void> {
   addDashboardMetrics(metrics, stats, publisher);
   const web = createWebApp({ metrics, feeds: publisher, api: { stats, asdb, feeds: publisher, token: config.api.token, heartbeats } });
 
-  let stopping: Promise<void> | undefined;
-  const stop = (reason: string) =>
-    (stopping ??= (async () => {
-      log.info({ reason }, 'stopping');
-      await Promise.allSettled([web.close(), publisher.close()]);
-      await store.close();
-      log.info('stopped');
-    })());
+  const { stop, fail, done } = shutdown(log, async () => {
+    await Promise.allSettled([web.close(), publisher.close()]);
+    await store.close();
+  });
   try {
     await web.listen({ host: config.httpListen.host, port: config.httpListen.port });
   } catch (err) {
@@ -75,10 +72,6 @@ async function serve(flags: ServeFlags): Promise<void> {
   process.stdout.write(`http:   http://${httpText}/telnetlogin.txt  (also .csv, .json; metrics at /metrics)\n`);
   process.stdout.write(`store:  ${flags.db ?? config.dataDir}\n`);
 
-  const failure = await new Promise<Error | undefined>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(undefined));
-    asdb.catch((err: Error) => resolve(err));
-  });
-  await stop(failure ? 'route origin data failed to load' : 'signal');
-  if (failure) throw failure;
+  asdb.catch((err: Error) => fail('route origin data failed to load', err));
+  await done;
 }
