@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSensor } from '../helpers/cli.ts';
 import { lineClient } from '../helpers/client-models.ts';
+import { telnetlogin } from '../helpers/run-cli.ts';
 
 const bytes = (s: string) => Buffer.from(s);
 
@@ -64,4 +65,18 @@ test("run: a login is on the dashboard's API at once (the newcomer's first minut
   const sensors = (await get('/api/v1/sensors')) as { sensors: Array<{ attempts: number; heartbeat: { at: number; open: number } | null }> };
   assert.equal(sensors.sensors[0]?.attempts, 1);
   assert.ok(sensors.sensors[0]?.heartbeat && sensors.sensors[0].heartbeat.at >= started, 'the sensor of this process is alive now');
+});
+
+test('run and serve stop (exit 1, naming the file) when the route origin data cannot be loaded', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tl-asdb-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const missing = join(dir, 'missing.dat');
+  for (const args of [
+    ['run', '--data-dir', join(dir, 'data'), '--telnet-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--asdb', missing],
+    ['serve', '--data-dir', join(dir, 'data'), '--http-listen', '127.0.0.1:0', '--asdb', missing],
+  ]) {
+    const r = await telnetlogin(args);
+    assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`telnetlogin: ${missing.replaceAll('/', '\\/')}: cannot read`));
+  }
 });
