@@ -6,7 +6,10 @@
 // They are derived data, so they only lag; nothing is lost in a crash:
 // every stored event is also listed in `fold_pending`, in the same
 // transaction, until it has been folded in, and opening the store for
-// writing folds what a crash left there. Readers in this process fold first
+// writing folds what a crash left there. A fold takes an event's row off the
+// list in the transaction that folds it, and folds only events it took: with
+// two writers on one file (an import beside `run`), each event is folded
+// once, by whichever gets to it first. Readers in this process fold first
 // (SqliteStore does); other processes reading the file see the tables as
 // of the last fold, at most FOLD_INTERVAL_MS behind.
 import type Database from 'better-sqlite3';
@@ -27,14 +30,14 @@ export class DeferredFold {
   readonly #db: Database.Database;
   readonly #target: FoldTarget;
   readonly #onError: (err: Error) => void;
+  readonly #intervalMs: number;
   readonly #note: Database.Statement<[string]>;
-  readonly #transaction: () => void;
+  /** Folds the events still listed (taking them off the list), in one transaction. */
+  readonly #transaction: (events: readonly LoginEvent[]) => void;
   #pending: LoginEvent[] = [];
   #timer: NodeJS.Timeout | undefined;
   /** After a failed fold, the next try waits for the timer even when many events wait. */
   #failing = false;
-
-  readonly #intervalMs: number;
 
   constructor(db: Database.Database, target: FoldTarget, onError: (err: Error) => void, intervalMs = FOLD_INTERVAL_MS) {
     this.#db = db;
@@ -42,18 +45,17 @@ export class DeferredFold {
     this.#target = target;
     this.#onError = onError;
     this.#note = db.prepare('INSERT INTO fold_pending (id) VALUES (?)');
-    const clear = db.prepare('DELETE FROM fold_pending');
-    const transaction = db.transaction(() => {
-      this.#target(this.#pending);
-      clear.run();
+    const take = db.prepare<[string]>('DELETE FROM fold_pending WHERE id = ?');
+    const transaction = db.transaction((events: readonly LoginEvent[]) => {
+      this.#target(events.filter((e) => take.run(e.id).changes > 0));
     }).immediate;
     // Derived data need not be on disk at commit: a crash keeps the fold and
     // its events' fold_pending rows together (one transaction), and the next
     // durable commit syncs the log with both.
-    this.#transaction = () => {
+    this.#transaction = (events) => {
       db.pragma('synchronous = NORMAL');
       try {
-        transaction();
+        transaction(events);
       } finally {
         db.pragma('synchronous = FULL');
       }
@@ -82,7 +84,7 @@ export class DeferredFold {
     this.#timer = undefined;
     if (this.#pending.length === 0) return;
     try {
-      this.#transaction();
+      this.#transaction(this.#pending);
       this.#pending = [];
       this.#failing = false;
     } catch (err) {
@@ -106,20 +108,14 @@ export class DeferredFold {
     }
   }
 
-  // Events a crash left listed, a page at a time.
+  // Events a crash left listed, a page at a time (each page in a fold
+  // transaction of its own: what is folded is off the list with it).
   #recover(): void {
     const page = this.#db
       .prepare<[string], Row>(`SELECT ${COLUMNS} FROM fold_pending JOIN events USING (id) WHERE id > ? ORDER BY id LIMIT ${FOLD_MAX_PENDING}`)
       .raw();
-    let rows = page.all('');
-    if (rows.length === 0) return;
-    // Fold all pages in one transaction: the list is cleared only once all are in.
-    this.#db.transaction(() => {
-      while (rows.length > 0) {
-        this.#target(rows.map(rowToEvent));
-        rows = rows.length < FOLD_MAX_PENDING ? [] : page.all(rows[rows.length - 1]![0]);
-      }
-      this.#db.prepare('DELETE FROM fold_pending').run();
-    }).immediate();
+    for (let rows = page.all(''); rows.length > 0; rows = rows.length < FOLD_MAX_PENDING ? [] : page.all(rows[rows.length - 1]![0])) {
+      this.#transaction(rows.map(rowToEvent));
+    }
   }
 }

@@ -128,3 +128,23 @@ test('a fold that fails is reported and tried again; nothing is lost', async (t)
   assert.deepEqual(await store.stats()!.totals(), { events: 1, addresses: 1 });
   assert.equal(count(dataDir, 'fold_pending'), 0);
 });
+
+test('two writers on one file (an import beside run): each event is folded once, by whichever gets to it first', async (t) => {
+  const events = someEvents();
+  const reference = tempDir(t);
+  const alone = openSqliteStore({ dataDir: reference });
+  await Promise.all(events.map((e) => alone.record(e)));
+  await alone.close();
+
+  const dataDir = tempDir(t);
+  const run = openSqliteStore({ dataDir, foldIntervalMs: 60_000 });
+  t.after(() => run.close());
+  await Promise.all(events.slice(0, 200).map((e) => run.record(e))); // committed, listed, not folded
+  // A second writer opens: it folds what is listed (it cannot tell run's waiting events from a crash's).
+  const importer = openSqliteStore({ dataDir, foldIntervalMs: 60_000 });
+  assert.equal(count(dataDir, 'fold_pending'), 0);
+  await Promise.all(events.slice(200).map((e) => importer.record(e)));
+  await importer.close();
+  await run.close(); // folds its own waiting events: those already folded are skipped
+  assert.deepEqual(derivedState(dataDir), derivedState(reference));
+});
