@@ -68,9 +68,21 @@ export async function usePostgres(t: TestContext): Promise<string | undefined> {
     await admin.end().catch(() => {});
     return unavailable(t, `PostgreSQL at ${PG_URL} is unreachable: ${(err as Error).message} (TELNETLOGIN_TEST_PG points the tests elsewhere)`);
   }
+  // Hooks run in the order they were added: the test's collectors may still be
+  // writing (and folding) when this drops their schema, and PostgreSQL may
+  // pick the DROP as a deadlock's victim. It is tried again until it is through.
   t.after(async () => {
     try {
-      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+          return;
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          if (attempt >= 20 || (code !== '40P01' && code !== '55P03')) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        }
+      }
     } finally {
       await admin.end();
     }
