@@ -16,6 +16,7 @@ import { EVENT_COLUMNS, copyFrom, copyRow, rowDay, rowProblem } from './postgres
 import { pgCheckVersion, pgMigrate, pgSchemaVersion } from './postgres-migrations.ts';
 import { openPgFeedSnapshot } from './postgres-feed.ts';
 import { foldPgStats, PgStats } from './postgres-stats.ts';
+import { sensorRecords } from './rollup.ts';
 import { DAY_MS, createPartitions, dayOf, dropPartitionsBefore, listPartitionDays } from './postgres-partitions.ts';
 import type { EventQuery, FeedSnapshot, FeedSource, SensorRecord, Store } from './store.ts';
 
@@ -322,20 +323,12 @@ export class PostgresStore implements Store, FeedSource {
    */
   async sensors(): Promise<SensorRecord[]> {
     if (!this.#options.readonly && !this.#closed) await this.foldStats({ wait: true });
-    const byId = new Map<string, SensorRecord>();
-    const add = (id: string, addresses: string[], first: number, last: number) => {
-      const s = byId.get(id);
-      if (!s) return void byId.set(id, { id, addresses: [...addresses], firstSeen: first, lastSeen: last });
-      for (const a of addresses) if (!s.addresses.includes(a)) s.addresses.push(a);
-      s.firstSeen = Math.min(s.firstSeen, first);
-      s.lastSeen = Math.max(s.lastSeen, last);
-    };
-    for (const h of await this.heartbeats()) add(h.id, h.addresses, h.firstSeen, h.lastSeen);
+    const sightings: Array<[string, string[], number, number]> = (await this.heartbeats()).map((h) => [h.id, h.addresses, h.firstSeen, h.lastSeen]);
     const seen = await this.#pool.query<{ sensor: string; address: string; first: string; last: string }>(
       'SELECT sensor, host(address) AS address, first, last FROM sensor_addresses ORDER BY sensor, address',
     );
-    for (const r of seen.rows) add(r.sensor, [r.address], Number(r.first), Number(r.last));
-    return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const r of seen.rows) sightings.push([r.sensor, [r.address], Number(r.first), Number(r.last)]);
+    return sensorRecords(sightings).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** The sensors that have sent heartbeats, by id, each with its latest report. */

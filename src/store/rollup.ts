@@ -7,6 +7,7 @@ import type { LoginEvent } from '../events/login-event.ts';
 import { canonicalAddress } from '../feed/address.ts';
 import { DAY_MS, HOUR_MS } from '../feed/summary.ts';
 import type { TopKind } from './stats.ts';
+import type { SensorRecord } from './store.ts';
 
 /** Longest value kept in a top list (bytes); longer ones are cut, so that a hostile client cannot grow the rollups. */
 export const TOP_VALUE_MAX = 128;
@@ -133,6 +134,22 @@ export function sensorAddresses(events: ReadonlyArray<Pick<LoginEvent, 'sensor' 
     seen.set(key, address === null || address === '0.0.0.0' || address === '::' ? null : { sensor: e.sensor, address, first: e.time, last: e.time });
   }
   return [...seen.values()].filter((s): s is SeenAddress => s !== null);
+}
+
+/**
+ * Sensor records from sightings ([sensor, its addresses then, first, last]),
+ * in the order the sensors first appear; each address listed once.
+ */
+export function sensorRecords(sightings: Iterable<readonly [string, readonly string[], number, number]>): SensorRecord[] {
+  const byId = new Map<string, SensorRecord>();
+  for (const [id, addresses, first, last] of sightings) {
+    let s = byId.get(id);
+    if (!s) byId.set(id, (s = { id, addresses: [], firstSeen: first, lastSeen: last }));
+    for (const a of addresses) if (!s.addresses.includes(a)) s.addresses.push(a);
+    s.firstSeen = Math.min(s.firstSeen, first);
+    s.lastSeen = Math.max(s.lastSeen, last);
+  }
+  return [...byId.values()];
 }
 
 /** A pair as stored in a top list: u8 user name length, user name, password (both already cut). */

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import type { LoginEvent } from '../events/login-event.ts';
 import { canonicalAddress } from '../feed/address.ts';
 import { DAY_MS, HOUR_MS, SUMMARY_HORIZON_MS, updateSummaries } from '../feed/summary.ts';
-import { sensorAddresses } from './rollup.ts';
+import { sensorAddresses, sensorRecords } from './rollup.ts';
 import { foldStoredEvents } from './sqlite-rows.ts';
 import type { AddressSummaryPage, FeedEvent, FeedSnapshot, SensorRecord } from './store.ts';
 
@@ -85,15 +85,7 @@ export class SqliteFeedTables {
   }
 
   sensors(): SensorRecord[] {
-    const byId = new Map<string, SensorRecord>();
-    for (const [id, address, first, last] of this.#sensors.all()) {
-      let s = byId.get(id);
-      if (!s) byId.set(id, (s = { id, addresses: [], firstSeen: first, lastSeen: last }));
-      s.addresses.push(address);
-      s.firstSeen = Math.min(s.firstSeen, first);
-      s.lastSeen = Math.max(s.lastSeen, last);
-    }
-    return [...byId.values()];
+    return sensorRecords(this.#sensors.all().map(([id, address, first, last]) => [id, [address], first, last] as const));
   }
 }
 
