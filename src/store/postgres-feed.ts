@@ -9,8 +9,9 @@ import type { AddressAggregatePage, FeedEvent, FeedSnapshot } from './store.ts';
 
 const FETCH = 10_000; // rows per round trip
 
-// IPv4-mapped IPv6 sources count as the IPv4 address, as canonicalAddress() has it.
-const SOURCE = `CASE WHEN family(src_ip) = 6 AND src_ip << '::ffff:0.0.0.0/96' THEN '0.0.0.0'::inet + (src_ip - '::ffff:0.0.0.0'::inet) ELSE src_ip END`;
+/** An inet column as canonicalAddress() has it: an IPv4-mapped IPv6 address is the IPv4 address. */
+export const canonicalInet = (column: string) =>
+  `CASE WHEN family(${column}) = 6 AND ${column} << '::ffff:0.0.0.0/96' THEN '0.0.0.0'::inet + (${column} - '::ffff:0.0.0.0'::inet) ELSE ${column} END`;
 const MS = (column: string) => `(extract(epoch FROM ${column}) * 1000)::int8`;
 
 /** A timestamp literal for a finite ms value (DECLARE takes no bind parameters). */
@@ -47,7 +48,7 @@ export async function openPgFeedSnapshot(pool: pg.Pool): Promise<FeedSnapshot> {
         ? `, ${MS('min(time)')} AS first, count(*) AS attempts, count(DISTINCT (username, password)) AS credentials, count(DISTINCT sensor) AS sensors`
         : '';
       type Row = { ip: string; last: string; first?: string; attempts?: string; credentials?: string; sensors?: string };
-      for await (const rows of fetchAll<Row>(`SELECT host(${SOURCE}) AS ip, ${MS('max(time)')} AS last${figures} FROM events WHERE ${where} GROUP BY 1`)) {
+      for await (const rows of fetchAll<Row>(`SELECT host(${canonicalInet('src_ip')}) AS ip, ${MS('max(time)')} AS last${figures} FROM events WHERE ${where} GROUP BY 1`)) {
         const page: AddressAggregatePage = { ips: rows.map((r) => r.ip), last: rows.map((r) => Number(r.last)) };
         if (detail) {
           page.first = rows.map((r) => Number(r.first));

@@ -3,16 +3,21 @@
 // As in SQLite they are folded in after the events commit, not in the
 // ingest transaction (which stays a COPY: measured, the rollups in it cut a
 // collector from 60,000 to 20,000 rows/s): ingest copies each new event into
-// `stats_pending` too, and a fold takes up to FOLD_BATCH of them at a time,
-// works out what they add, writes one statement per table and deletes them,
-// in one transaction. Collectors fold every second; one at a time (an
-// advisory lock), so the counts of new addresses stay exact and no two folds
-// lock rollup rows in different orders.
+// `stats_pending` too, and a fold takes up to FOLD_BATCH of them at a time and
+// adds them to every rollup in one transaction. The fold runs in SQL, so that
+// the events never travel to Node and back (measured: 200,000 events, each a
+// new address and password, folded in 12.9 s that way, 7.1 s in SQL); only
+// the clients' fingerprints, JSON that may hold \u0000 (which PostgreSQL's
+// JSON operators refuse), are read in Node, once per distinct client per day.
+// Collectors fold every second; one at a time (an advisory lock), so the
+// counts of new addresses stay exact and no two folds lock rollup rows in
+// different orders.
 import type pg from 'pg';
 import { canonicalAddress } from '../feed/address.ts';
 import { DAY_MS, HOUR_MS } from '../feed/summary.ts';
-import type { LoginEvent } from '../events/login-event.ts';
-import { countAddresses, decodePair, KIND_CODES, rollUp, sensorAddresses, type RollupEvent } from './rollup.ts';
+import type { ClientInfo } from '../events/login-event.ts';
+import { canonicalInet } from './postgres-feed.ts';
+import { decodePair, fingerprints, KIND_CODES, TOP_VALUE_MAX } from './rollup.ts';
 import type { AddressStats, Bucket, CredentialStats, SensorStats, SeriesPoint, StatsReader, TopEntry, TopKind } from './stats.ts';
 
 /** Events a fold takes at most per transaction. */
@@ -34,40 +39,84 @@ export const PG_STATS_SQL = `
   CREATE TABLE stats_pending (LIKE events);
 `;
 
-// Answers, per bucket, how many of the pairs were new: (xmax = 0) marks a
-// row this statement inserted rather than updated.
-const PAIRS = (table: string, key: string) => `
-  WITH up AS (
-    INSERT INTO ${table} AS t (${key}, ip, attempts) SELECT * FROM unnest($1::integer[], $2::inet[], $3::bigint[])
-    ON CONFLICT (${key}, ip) DO UPDATE SET attempts = t.attempts + excluded.attempts
-    RETURNING ${key} AS bucket, (xmax = 0) AS inserted)
-  SELECT bucket, count(*)::integer AS n FROM up WHERE inserted GROUP BY bucket`;
-const BUCKETS = (table: string, key: string) => `
-  INSERT INTO ${table} AS t (${key}, attempts, addresses, new) SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bigint[], $4::bigint[])
-  ON CONFLICT (${key}) DO UPDATE SET attempts = t.attempts + excluded.attempts, addresses = t.addresses + excluded.addresses, new = t.new + excluded.new`;
-const KNOWN_FIRST = `
-  SELECT u.i, s.first FROM unnest($1::inet[]) WITH ORDINALITY AS u(ip, i) JOIN stats_addresses s ON s.ip = u.ip`;
-const ADDRESSES = `
-  INSERT INTO stats_addresses AS t (ip, first, last, attempts) SELECT * FROM unnest($1::inet[], $2::bigint[], $3::bigint[], $4::bigint[])
-  ON CONFLICT (ip) DO UPDATE SET first = LEAST(t.first, excluded.first), last = GREATEST(t.last, excluded.last), attempts = t.attempts + excluded.attempts`;
-const TOP = `
-  INSERT INTO stats_top AS t (kind, day, value, count) SELECT * FROM unnest($1::smallint[], $2::integer[], $3::bytea[], $4::bigint[])
-  ON CONFLICT (kind, day, value) DO UPDATE SET count = t.count + excluded.count`;
-const SENSOR_ADDRESSES = `
-  INSERT INTO sensor_addresses AS t (sensor, address, first, last) SELECT * FROM unnest($1::text[], $2::inet[], $3::bigint[], $4::bigint[])
-  ON CONFLICT (sensor, address) DO UPDATE SET first = LEAST(t.first, excluded.first), last = GREATEST(t.last, excluded.last)`;
-const SENSORS = `
-  INSERT INTO stats_sensors AS t (sensor, attempts, first, last) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
-  ON CONFLICT (sensor) DO UPDATE SET attempts = t.attempts + excluded.attempts, first = LEAST(t.first, excluded.first), last = GREATEST(t.last, excluded.last)`;
-
 /** The fold's lock: one per schema (each holds a store of its own). */
 const LOCK_KEY = `hashtext(current_schema() || '.stats_fold')`;
 
-type PendingRow = { ms: string; sensor: string; src_ip: string; dst_ip: string; attempt: number; username: Buffer; password: Buffer; client: string };
+// The fold's working tables, private to its connection and emptied at commit.
+// fold_batch: the events taken, with their buckets, canonical source and
+// credentials cut as the top lists keep them; fold_addresses: each source of
+// the batch with what the rollups knew of it before (`known`: its first attempt).
+const FOLD_TABLES = `
+  CREATE TEMP TABLE IF NOT EXISTS fold_batch (ms int8, hour integer, day integer, ip inet, sensor text, dst inet, attempt integer,
+    username bytea, password bytea, client text) ON COMMIT DELETE ROWS;
+  CREATE TEMP TABLE IF NOT EXISTS fold_addresses (ip inet, first int8, last int8, attempts int8, known int8) ON COMMIT DELETE ROWS`;
 
-const TAKE_PENDING = `
-  DELETE FROM stats_pending WHERE ctid IN (SELECT ctid FROM stats_pending LIMIT ${FOLD_BATCH})
-  RETURNING (extract(epoch FROM time) * 1000)::int8 AS ms, sensor, host(src_ip) AS src_ip, host(dst_ip) AS dst_ip, attempt, username, password, client`;
+const bucketOf = (ms: string, size: number) => `floor(${ms} / ${size}.0)::integer`;
+
+const TAKE = `
+  WITH taken AS (
+    DELETE FROM stats_pending WHERE ctid IN (SELECT ctid FROM stats_pending LIMIT ${FOLD_BATCH})
+    RETURNING (extract(epoch FROM time) * 1000)::int8 AS ms, *)
+  INSERT INTO fold_batch
+  SELECT ms, ${bucketOf('ms', HOUR_MS)}, ${bucketOf('ms', DAY_MS)}, ${canonicalInet('src_ip')}, sensor, ${canonicalInet('dst_ip')}, attempt,
+    substring(username FROM 1 FOR ${TOP_VALUE_MAX}), substring(password FROM 1 FOR ${TOP_VALUE_MAX}), client
+  FROM taken`;
+
+const ADDRESSES_KNOWN = `
+  INSERT INTO fold_addresses
+  SELECT b.*, s.first FROM (SELECT ip, min(ms), max(ms), count(*) FROM fold_batch GROUP BY ip) b LEFT JOIN stats_addresses s USING (ip)`;
+
+// Per hour (or day): attempts; addresses new to the bucket ((xmax = 0) marks
+// a (bucket, address) row this statement inserted rather than updated); and
+// addresses seen for the first time ever. An address first seen earlier than
+// the rollups knew (an import of older events) moves its "first ever" from the
+// old bucket to the earlier one. Sorted inserts: measured 20% faster.
+const BUCKETS = (key: 'hour' | 'day', size: number) => `
+  WITH pairs AS (
+    INSERT INTO stats_${key}_ips AS t (${key}, ip, attempts) SELECT ${key}, ip, count(*) FROM fold_batch GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (${key}, ip) DO UPDATE SET attempts = t.attempts + excluded.attempts
+    RETURNING ${key} AS bucket, (xmax = 0) AS inserted),
+  firsts AS (
+    SELECT first AS ms, 1 AS n FROM fold_addresses WHERE known IS NULL OR first < known
+    UNION ALL SELECT known, -1 FROM fold_addresses WHERE first < known),
+  counts AS (
+    SELECT ${key} AS bucket, count(*) AS attempts, 0 AS addresses, 0 AS new FROM fold_batch GROUP BY 1
+    UNION ALL SELECT bucket, 0, count(*), 0 FROM pairs WHERE inserted GROUP BY 1
+    UNION ALL SELECT ${bucketOf('ms', size)}, 0, 0, sum(n) FROM firsts GROUP BY 1)
+  INSERT INTO stats_${key === 'hour' ? 'hourly' : 'daily'} AS t (${key}, attempts, addresses, new)
+  SELECT bucket, sum(attempts), sum(addresses), sum(new) FROM counts GROUP BY 1
+  ON CONFLICT (${key}) DO UPDATE SET attempts = t.attempts + excluded.attempts, addresses = t.addresses + excluded.addresses, new = t.new + excluded.new`;
+
+const ADDRESSES = `
+  INSERT INTO stats_addresses AS t (ip, first, last, attempts) SELECT ip, first, last, attempts FROM fold_addresses ORDER BY ip
+  ON CONFLICT (ip) DO UPDATE SET first = LEAST(t.first, excluded.first), last = GREATEST(t.last, excluded.last), attempts = t.attempts + excluded.attempts`;
+
+// A pair is stored as: one byte, the user name's length; the user name; the password (encodePair in rollup.ts).
+const TOP_CREDENTIALS = `
+  INSERT INTO stats_top AS t (kind, day, value, count)
+  SELECT kind, day, value, count(*) FROM (
+    SELECT ${KIND_CODES.usernames}::smallint AS kind, day, username AS value FROM fold_batch
+    UNION ALL SELECT ${KIND_CODES.passwords}::smallint, day, password FROM fold_batch
+    UNION ALL SELECT ${KIND_CODES.pairs}::smallint, day, set_byte('\\x00'::bytea, 0, length(username)) || username || password FROM fold_batch) v
+  GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+  ON CONFLICT (kind, day, value) DO UPDATE SET count = t.count + excluded.count`;
+
+// Fingerprints count connections, not attempts: once, with the first credential.
+const CLIENTS = `SELECT day, client, count(*)::integer AS n FROM fold_batch WHERE attempt = 1 GROUP BY 1, 2`;
+
+const TOP_VALUES = `
+  INSERT INTO stats_top AS t (kind, day, value, count) SELECT * FROM unnest($1::smallint[], $2::integer[], $3::bytea[], $4::bigint[])
+  ON CONFLICT (kind, day, value) DO UPDATE SET count = t.count + excluded.count`;
+
+const SENSORS = `
+  INSERT INTO stats_sensors AS t (sensor, attempts, first, last) SELECT sensor, count(*), min(ms), max(ms) FROM fold_batch GROUP BY 1 ORDER BY 1
+  ON CONFLICT (sensor) DO UPDATE SET attempts = t.attempts + excluded.attempts, first = LEAST(t.first, excluded.first), last = GREATEST(t.last, excluded.last)`;
+
+// An unspecified destination (an import that did not know it) is no address of the sensor.
+const SENSOR_ADDRESSES = `
+  INSERT INTO sensor_addresses AS t (sensor, address, first, last)
+  SELECT sensor, dst, min(ms), max(ms) FROM fold_batch WHERE dst NOT IN ('0.0.0.0'::inet, '::'::inet) GROUP BY 1, 2 ORDER BY 1, 2
+  ON CONFLICT (sensor, address) DO UPDATE SET first = LEAST(t.first, excluded.first), last = GREATEST(t.last, excluded.last)`;
 
 /**
  * Folds what is pending into the rollups, FOLD_BATCH events per transaction,
@@ -85,11 +134,14 @@ export async function foldPgStats(client: pg.ClientBase, { wait = false } = {}):
         await client.query('COMMIT');
         return folded;
       }
-      const rows = (await client.query<PendingRow>(TAKE_PENDING)).rows;
-      await addToRollups(client, rows.map((row) => ({ ...row, time: Number(row.ms), client: JSON.parse(row.client) as RollupEvent['client'] })));
+      // Room to group a batch in memory (the default 4 MB spills it to disk).
+      await client.query(`SET LOCAL work_mem = '32MB'`);
+      await client.query(FOLD_TABLES);
+      const taken = (await client.query(TAKE)).rowCount ?? 0;
+      if (taken > 0) await addToRollups(client);
       await client.query('COMMIT');
-      folded += rows.length;
-      if (rows.length < FOLD_BATCH) return folded;
+      folded += taken;
+      if (taken < FOLD_BATCH) return folded;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
@@ -97,27 +149,26 @@ export async function foldPgStats(client: pg.ClientBase, { wait = false } = {}):
   }
 }
 
-/** Adds events to the rollups; runs inside the caller's transaction, holding the fold's lock. */
-async function addToRollups(client: pg.ClientBase, events: ReadonlyArray<RollupEvent & Pick<LoginEvent, 'dst_ip'>>): Promise<void> {
-  if (events.length === 0) return;
-  // (No sorting for lock order: folds take turns under the advisory lock.)
-  const r = rollUp(events);
-  const newIn = async (table: string, key: string, pairs: Array<[number, string, number]>) => {
-    const res = await client.query<{ bucket: number; n: number }>(PAIRS(table, key), columns(pairs, 3));
-    return res.rows.flatMap((row) => new Array<number>(row.n).fill(row.bucket));
-  };
-  const newHours = await newIn('stats_hour_ips', 'hour', r.hourIps);
-  const newDays = await newIn('stats_day_ips', 'day', r.dayIps);
-  const ips = [...r.ips.keys()];
-  const known = new Map<string, number>();
-  for (const row of (await client.query<{ i: string; first: string }>(KNOWN_FIRST, [ips])).rows) known.set(ips[Number(row.i) - 1]!, Number(row.first));
-  countAddresses(r, newHours, newDays, (ip) => known.get(ip));
-  await client.query(ADDRESSES, columns([...r.ips].map(([ip, v]) => [ip, ...v]), 4));
-  await client.query(BUCKETS('stats_hourly', 'hour'), columns([...r.hours].map(([k, v]) => [k, ...v]), 4));
-  await client.query(BUCKETS('stats_daily', 'day'), columns([...r.days].map(([k, v]) => [k, ...v]), 4));
-  await client.query(TOP, columns(r.top, 4));
-  await client.query(SENSORS, columns([...r.sensors].map(([s, v]) => [s, ...v]), 4));
-  await client.query(SENSOR_ADDRESSES, columns(sensorAddresses(events).map((a) => [a.sensor, a.address, a.first, a.last]), 4));
+/** Adds the events in fold_batch to the rollups; runs inside the caller's transaction, holding the fold's lock. */
+async function addToRollups(client: pg.ClientBase): Promise<void> {
+  // (No sorting for lock order across folds: they take turns under the advisory lock.)
+  await client.query(ADDRESSES_KNOWN);
+  await client.query(BUCKETS('hour', HOUR_MS));
+  await client.query(BUCKETS('day', DAY_MS));
+  await client.query(ADDRESSES);
+  await client.query(TOP_CREDENTIALS);
+  await client.query(SENSORS);
+  await client.query(SENSOR_ADDRESSES);
+  const counts = new Map<string, [number, number, Buffer, number]>();
+  for (const row of (await client.query<{ day: number; client: string; n: number }>(CLIENTS)).rows) {
+    for (const [kind, value] of fingerprints(JSON.parse(row.client) as ClientInfo)) {
+      const key = `${KIND_CODES[kind]} ${row.day} ${value.toString('latin1')}`;
+      const v = counts.get(key);
+      if (v) v[3] += row.n;
+      else counts.set(key, [KIND_CODES[kind], row.day, value, row.n]);
+    }
+  }
+  if (counts.size > 0) await client.query(TOP_VALUES, columns([...counts.values()], 4));
 }
 
 /** Rows as column arrays, the form unnest() takes. */

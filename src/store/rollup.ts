@@ -1,8 +1,8 @@
 // The dashboard's rollups (src/store/stats.ts) as one batch of events adds to
-// them, worked out in memory first, so that a store writes one upsert per
-// distinct key per batch, not per event. Shared by the SQLite store (its
-// fold, sqlite-stats.ts) and the PostgreSQL store (its ingest,
-// postgres-stats.ts); each store only says which addresses are new to it.
+// them, worked out in memory first, so that the SQLite store (its fold,
+// sqlite-stats.ts) writes one upsert per distinct key per batch, not per
+// event. The PostgreSQL store folds the same way in SQL (postgres-stats.ts)
+// and shares the pieces below that describe the stored values.
 import type { LoginEvent } from '../events/login-event.ts';
 import { canonicalAddress } from '../feed/address.ts';
 import { DAY_MS, HOUR_MS } from '../feed/summary.ts';
@@ -73,15 +73,19 @@ export function rollUp(events: readonly RollupEvent[]): Rollup {
     count('passwords', day, pass);
     count('pairs', day, encodePair(user, pass));
     // Fingerprints count connections, not attempts: once, with the first credential.
-    if (e.attempt === 1) {
-      count('options', day, cut(Buffer.from(e.client.options.join(','))));
-      for (const ttype of new Set(e.client.ttypes)) count('ttypes', day, cut(Buffer.from(ttype)));
-    }
+    if (e.attempt === 1) for (const [kind, value] of fingerprints(e.client)) count(kind, day, value);
   }
   r.hourIps = [...hourIps.values()];
   r.dayIps = [...dayIps.values()];
   r.top = [...top.values()];
   return r;
+}
+
+/** What a connection's client adds to the fingerprint top lists: its option answers, and each terminal type it named. */
+export function fingerprints(client: Pick<LoginEvent['client'], 'options' | 'ttypes'>): Array<[TopKind, Buffer]> {
+  const out: Array<[TopKind, Buffer]> = [['options', cut(Buffer.from(client.options.join(',')))]];
+  for (const ttype of new Set(client.ttypes)) out.push(['ttypes', cut(Buffer.from(ttype))]);
+  return out;
 }
 
 /**
