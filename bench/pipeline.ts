@@ -2,13 +2,16 @@
 // loopback port) and a fresh schema in PostgreSQL. Prints:
 //   (a) the collector's insert rate: N events already in the stream, then
 //       `telnetlogin collector` (a child process) started; rows/s from its
-//       start until all N are in PostgreSQL;
+//       start until all N are in PostgreSQL; then how long the dashboard's
+//       rollups, folded in after the inserts, took to catch up;
 //   (b) end to end: synthetic events fed into an outbox (as a sensor's would
 //       be, as fast as it takes them), forwarded to JetStream, collected into
 //       PostgreSQL; events/s from the first record() until the last row is
 //       there, and the outbox's largest depth on the way;
-//   (c) how far the dashboard's rollups, folded in after the inserts, were
-//       behind when (b) ended, and how long they took to catch up.
+//   (c) how far the rollups were behind when (b) ended, and how long they
+//       took to catch up.
+// Every event is from a new address with a new password: the most work per
+// event for the rollups.
 // With each, the CPU time per event of the processes involved (read from
 // /proc): the collector, nats-server, the collector's PostgreSQL backends and,
 // in (b), this process (outbox and forwarder, as in a sensor). Their sum says
@@ -16,6 +19,7 @@
 // Run: npm run bench:pipeline. Environment (optional):
 //   BENCH_EVENTS=200000     events per phase
 //   BENCH_BATCH=5000        the collector's --batch
+//   BENCH_COLLECTORS=1      collectors sharing the consumer
 //   BENCH_PG=postgres://... database to use (default TELNETLOGIN_TEST_PG, else local); a schema is made and dropped
 //   BENCH_DIR=/tmp          where the outbox goes (its fsyncs depend on that disk)
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -39,6 +43,7 @@ import { treeCpuMs } from './lib/proc.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS || 200_000);
 const BATCH = process.env.BENCH_BATCH || '5000';
+const COLLECTORS = Number(process.env.BENCH_COLLECTORS || 1);
 const names = natsNames();
 const PG_URL = withDefaultUser(process.env.BENCH_PG || process.env.TELNETLOGIN_TEST_PG || 'postgres://127.0.0.1:5432/test');
 const DIR = process.env.BENCH_DIR || tmpdir();
@@ -89,9 +94,17 @@ async function until(what: string, done: () => Promise<boolean> | boolean, every
 /** CPU milliseconds used so far by each part of the pipeline. */
 type CpuSample = Record<string, number>;
 
-async function cpuSample(parts: Record<string, number[]>): Promise<CpuSample> {
+/** The processes (each with its descendants) of each part; 'self': this process alone (its descendants are the other parts). */
+type Parts = Record<string, number[] | 'self'>;
+
+async function cpuSample(parts: Parts): Promise<CpuSample> {
   const sample: CpuSample = {};
-  for (const [name, pids] of Object.entries(parts)) sample[name] = pids.reduce((sum, pid) => sum + treeCpuMs(pid), 0);
+  for (const [name, pids] of Object.entries(parts)) {
+    if (pids === 'self') {
+      const { user, system } = process.cpuUsage();
+      sample[name] = (user + system) / 1000;
+    } else sample[name] = pids.reduce((sum, pid) => sum + treeCpuMs(pid), 0);
+  }
   return sample;
 }
 
@@ -147,28 +160,45 @@ async function main(): Promise<void> {
   const app = `tl_bench_collector_${process.pid}`;
   const collectorDb = new URL(db);
   collectorDb.searchParams.set('application_name', app);
-  const collector = await startCollector(ctx, {
-    nats: broker.url,
-    db: collectorDb.toString(),
-    extra: ['--batch', BATCH, '--http-listen', '127.0.0.1:0'],
-  });
-  const http = Number((await collector.waitFor(/http: +http:\/\/127\.0\.0\.1:(\d+)\//))[1]);
+  const collectors = await Promise.all(
+    Array.from({ length: COLLECTORS }, async () => {
+      const proc = await startCollector(ctx, { nats: broker.url, db: collectorDb.toString(), extra: ['--batch', BATCH, '--http-listen', '127.0.0.1:0'] });
+      return { proc, http: Number((await proc.waitFor(/http: +http:\/\/127\.0\.0\.1:(\d+)\//))[1]) };
+    }),
+  );
   const ready = performance.now();
   const backends = async () =>
     (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app])).rows.map((r) => r.pid);
-  const parts = async (): Promise<Record<string, number[]>> => ({
-    collector: [collector.child.pid!],
+  const parts = async (): Promise<Parts> => ({
+    [COLLECTORS === 1 ? 'collector' : `${COLLECTORS} collectors`]: collectors.map((c) => c.proc.child.pid!),
     'nats-server': [broker.pid!],
     'PostgreSQL backends': await backends(),
   });
   let cpuBefore = await cpuSample(await parts());
-  const inserted = () => metric(http, 'telnetlogin_collector_events_inserted_total');
+  const inserted = async () => (await Promise.all(collectors.map((c) => metric(c.http, 'telnetlogin_collector_events_inserted_total')))).reduce((a, b) => a + b, 0);
   await until('collector (a)', async () => (await inserted()) >= EVENTS);
   const insertMs = performance.now() - ready;
-  console.log(`(a) collector inserts:        ${rate(EVENTS, insertMs)} rows (from its start, ${(ready - start).toFixed(0)} ms, until all ${EVENTS} were committed)`);
+  console.log(`(a) ${COLLECTORS === 1 ? 'collector' : `${COLLECTORS} collectors`} inserts:        ${rate(EVENTS, insertMs)} rows ` +
+    `(from ${COLLECTORS === 1 ? 'its' : 'their'} start, ${(ready - start).toFixed(0)} ms, until all ${EVENTS} were committed; the rollups' fold waits meanwhile)`);
   console.log(`    ${cpuReport(cpuBefore, await cpuSample(await parts()), EVENTS)}`);
 
-  // (b) End to end, with everything running.
+  // The dashboard's rollups follow the events: folded by a collector after
+  // the inserts (postgres-stats.ts), as soon as the collectors keep up.
+  const folded = async () =>
+    Number((await admin.query<{ n: string }>(`SELECT coalesce(sum(attempts), 0) AS n FROM ${schema}.stats_daily`)).rows[0]!.n);
+  async function rollups(label: string, total: number): Promise<void> {
+    const before = await cpuSample(await parts());
+    const atEnd = await folded();
+    const from = performance.now();
+    await until(`rollups ${label}`, async () => (await folded()) >= total);
+    const ms = performance.now() - from;
+    console.log(`${label} rollups: ${(total - atEnd).toLocaleString('en-US')} events still to fold, folded ${(ms / 1000).toFixed(1)} s later ` +
+      `(${rate(total - atEnd, ms)})`);
+    console.log(`    ${cpuReport(before, await cpuSample(await parts()), Math.max(1, total - atEnd))}`);
+  }
+  await rollups('   ', EVENTS);
+
+  // (b) End to end, with everything running, from a quiet start.
   await forwarder.stop();
   const sensorB = 'bench-b';
   const forwarderB = new Forwarder({ outbox, subject: names.eventSubject(sensorB), onError: (err) => console.error(err.message) });
@@ -176,7 +206,7 @@ async function main(): Promise<void> {
   forwarderB.attach(nc);
   let maxDepth = 0;
   const sampler = setInterval(() => (maxDepth = Math.max(maxDepth, outbox.depth)), 20);
-  const withSensor = async () => ({ 'this process (outbox, forwarder)': [process.pid], ...(await parts()) });
+  const withSensor = async (): Promise<Parts> => ({ 'this process (outbox, forwarder)': 'self', ...(await parts()) });
   cpuBefore = await cpuSample(await withSensor());
   start = performance.now();
   await feed(outbox, sensorB, EVENTS);
@@ -187,19 +217,7 @@ async function main(): Promise<void> {
   console.log(`(b) end to end:               ${rate(EVENTS, endToEndMs)} events (outbox -> JetStream -> collector -> PostgreSQL; ` +
     `fed at ${rate(EVENTS, fedB)}, outbox depth at most ${maxDepth})`);
   console.log(`    ${cpuReport(cpuBefore, await cpuSample(await withSensor()), EVENTS)}`);
-
-  // (c) The dashboard's rollups follow the events (folded by the collector, postgres-stats.ts).
-  cpuBefore = await cpuSample(await parts());
-  const folded = async () =>
-    Number((await admin.query<{ n: string }>(`SELECT coalesce(sum(attempts), 0) AS n FROM ${schema}.stats_daily`)).rows[0]!.n);
-  const atEnd = await folded();
-  const caughtUp = performance.now();
-  await until('rollups', async () => (await folded()) >= 2 * EVENTS);
-  const lagMs = performance.now() - caughtUp;
-  console.log(`(c) rollups: ${(2 * EVENTS - atEnd).toLocaleString('en-US')} of ${2 * EVENTS} events still to fold when (b) ended, ` +
-    `folded ${(lagMs / 1000).toFixed(1)} s later; all ${2 * EVENTS} folded ${((performance.now() - ready) / 1000).toFixed(1)} s after the collector started ` +
-    `(${rate(2 * EVENTS, performance.now() - ready)} overall)`);
-  console.log(`    catching up: ${cpuReport(cpuBefore, await cpuSample(await parts()), Math.max(1, 2 * EVENTS - atEnd))}`);
+  await rollups('(c)', 2 * EVENTS);
 
   const counted = await admin.query<{ sensor: string; n: number; d: number }>(
     `SELECT sensor, count(*)::int AS n, count(DISTINCT id)::int AS d FROM ${schema}.events GROUP BY sensor ORDER BY sensor`,
