@@ -121,7 +121,9 @@ export function withDefaultUser(url: string): string {
 /** Connects, checks (and unless read-only, upgrades) the schema and creates the coming days' partitions. */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
   const where = redactUrl(url);
-  const pool = new pg.Pool({ connectionString: withDefaultUser(url), max: options.poolSize ?? 4 });
+  // Idle connections stay open (the default closes them after 10 s): a collector
+  // folds every second, and its fold keeps working tables on its connection.
+  const pool = new pg.Pool({ connectionString: withDefaultUser(url), max: options.poolSize ?? 4, idleTimeoutMillis: 0 });
   pool.on('error', (err) => options.onError?.(err));
   try {
     const client = await pool.connect();
