@@ -161,7 +161,7 @@ async function addToRollups(client: pg.ClientBase): Promise<void> {
   await client.query(SENSOR_ADDRESSES);
   const counts = new Map<string, [number, number, Buffer, number]>();
   for (const row of (await client.query<{ day: number; client: string; n: number }>(CLIENTS)).rows) {
-    for (const [kind, value] of fingerprints(JSON.parse(row.client) as ClientInfo)) {
+    for (const [kind, value] of fingerprints(storedClient(row.client))) {
       const key = `${KIND_CODES[kind]} ${row.day} ${value.toString('latin1')}`;
       const v = counts.get(key);
       if (v) v[3] += row.n;
@@ -169,6 +169,21 @@ async function addToRollups(client: pg.ClientBase): Promise<void> {
     }
   }
   if (counts.size > 0) await client.query(TOP_VALUES, columns([...counts.values()], 4));
+}
+
+/**
+ * A stored event's client as far as the fingerprints go. Whatever stored it
+ * checked it (the collector, parseEventMessage), but a value that is not what
+ * it should be must not stop every fold after it: it counts as no answers.
+ */
+function storedClient(json: string): Pick<ClientInfo, 'options' | 'ttypes'> {
+  const strings = (v: unknown) => (Array.isArray(v) && v.every((s) => typeof s === 'string') ? (v as string[]) : []);
+  try {
+    const c = JSON.parse(json) as Partial<Record<keyof ClientInfo, unknown>> | null;
+    return { options: strings(c?.options), ttypes: strings(c?.ttypes) };
+  } catch {
+    return { options: [], ttypes: [] };
+  }
 }
 
 /** Rows as column arrays, the form unnest() takes. */

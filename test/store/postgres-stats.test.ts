@@ -130,3 +130,19 @@ test('rollups are folded after the ingest: a read-only opening sees them once a 
   assert.deepEqual(await reader.stats().totals(), { events: 600, addresses: 40 });
   await assert.rejects(reader.foldStats(), { code: 'TL_STORE_READONLY' });
 });
+
+test('rollups: a stored client that is not what it should be counts as no answers, and the folds go on', async (t) => {
+  const url = await usePostgres(t);
+  if (!url) return;
+  const store = await openPostgresStore(url);
+  t.after(() => store.close());
+  const json = someEvents().map(eventToJson);
+  await store.ingest({ events: json.slice(0, 3) });
+  const client = await pgClient(t, url);
+  // As if written by something that skipped the checks: not JSON, the wrong shapes.
+  await client.query(`UPDATE stats_pending SET client = (ARRAY['not json', '{"options": 5, "ttypes": [1]}', 'null'])[attempt]`);
+  assert.equal(await store.foldStats(), 3);
+  await store.ingest({ events: json.slice(3, 10) });
+  assert.equal(await store.foldStats(), 7);
+  assert.equal((await store.stats().totals()).events, 10);
+});
