@@ -16,6 +16,8 @@
 //                              promptDelayMs 0 (both with failure delay 0), the bare reference
 //   BENCH_IDLE=10000           idle connections against the first server (0: skip)
 //   BENCH_FLOOD=50             garbage-flood connections against the last sensor (0: skip)
+//   BENCH_REPEAT=1             measure every load this many times, the servers taking turns (the
+//                              table then shows the run with the median CPU per attempt, and all of them)
 //   BENCH_DIR=/tmp             where the store goes (the cost of fsync depends on that disk)
 //   BENCH_CPU_PROF=DIR         run the servers with --cpu-prof; profiles land in DIR at exit
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -43,6 +45,7 @@ const CONCURRENCY = numbers('BENCH_CONCURRENCY', [1, 20, 200]);
 const ATTEMPTS = numbers('BENCH_ATTEMPTS', [1, 3]);
 const [IDLE] = numbers('BENCH_IDLE', [10_000]) as [number];
 const [FLOOD] = numbers('BENCH_FLOOD', [50]) as [number];
+const [REPEAT] = numbers('BENCH_REPEAT', [1]) as [number];
 const DIR = process.env.BENCH_DIR || tmpdir();
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 
@@ -185,26 +188,43 @@ const attemptsInWindow = (r: LoginRun) => r.recorded?.inWindow ?? r.client.windo
 const recordedText = (r: LoginRun) =>
   r.recorded ? `${fixed((r.recorded.matched / r.client.replied.size) * 100, 2)}% (${r.recorded.matched}/${r.client.replied.size})` : '-';
 
+const cpuPerAttempt = (r: LoginRun) => r.serverCpuMs / attemptsInWindow(r);
+
+/** Per server and load, the run with the median CPU per attempt (of an even number, the higher), and every run's figure (sorted). */
+function medianRuns(logins: LoginRun[]): Array<{ run: LoginRun; all: number[] }> {
+  const groups = new Map<string, LoginRun[]>();
+  for (const r of logins) {
+    const key = `${r.server} ${r.attempts} ${r.concurrency}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((list) => {
+    const sorted = [...list].sort((a, b) => cpuPerAttempt(a) - cpuPerAttempt(b));
+    return { run: sorted[sorted.length >> 1]!, all: sorted.map(cpuPerAttempt) };
+  });
+}
+
 function report(started: number, load0: number, logins: LoginRun[], baseline: string[], idle?: IdleRun, flood?: FloodRun): string {
   const out: string[] = [];
   out.push(`telnetlogin sensor benchmark  ${new Date(started).toISOString()}, ${cpus().length} CPUs, node ${process.version}, load average ${load0.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`);
-  out.push(`server: ./bin/telnetlogin run --failure-delay 0 (under tsx), store on ${DIR}; CPU = utime+stime of its process tree (${CLOCK_TICKS} ticks/s), RSS = VmRSS of the tree`);
+  out.push(`server: ./bin/telnetlogin run --failure-delay 0, store on ${DIR}; CPU = utime+stime of its process tree (${CLOCK_TICKS} ticks/s), RSS = VmRSS of the tree`);
   out.push('clients: loopback, sources rotating over 127.N.0.1-127.N.3.254; each answers the options like Mirai, then sends a unique user/password pair');
   out.push(`phases: ${WARMUP_SECONDS} s warm-up, ${SECONDS} s measured; attempts = verdicts the client saw; recorded = replied credentials found in the store (telnetlogin events)`);
   for (const name of serverNames) out.push(`  ${name}: ${SERVERS[name]!.label}`);
   out.push('');
   out.push(table(
-    ['server', 'attempts', 'conc', 'attempts/s', 'p50 ms', 'p99 ms', 'srv CPU%', 'CPU ms/att', 'syscalls/att r+w', 'recorded', 'dropped', 'shed', 'peak RSS MB', 'client CPU%', 'other CPU%'],
-    logins.map((r) => {
+    ['server', 'attempts', 'conc', 'attempts/s', 'p50 ms', 'p99 ms', 'srv CPU%', 'CPU ms/att', 'syscalls/att r+w', 'recorded', 'dropped', 'shed', 'peak RSS MB', 'client CPU%', 'other CPU%',
+      ...(REPEAT > 1 ? ['CPU ms/att, all runs'] : [])],
+    medianRuns(logins).map(({ run: r, all }) => {
       const lat = latencies(r);
       const n = attemptsInWindow(r);
       return [
         r.server, r.attempts === 1 ? '1/conn (Mirai)' : `${r.attempts}/conn (brute)`, String(r.concurrency),
         fixed(perSecond(r), 0), fixed(percentile(lat, 50), 2), fixed(percentile(lat, 99), 2),
-        fixed(cpuPercent(r), 0), fixed(r.serverCpuMs / n, 3), `${fixed(r.io.readCalls / n, 1)}+${fixed(r.io.writeCalls / n, 1)}`,
+        fixed(cpuPercent(r), 0), fixed(cpuPerAttempt(r), 3), `${fixed(r.io.readCalls / n, 1)}+${fixed(r.io.writeCalls / n, 1)}`,
         recordedText(r),
         String(r.client.closedEarly + r.client.stalled), String(r.shed), mb(r.peakRss), fixed((r.clientCpuMs / r.client.windowMs) * 100, 0),
         fixed((r.otherCpuMs / r.client.windowMs) * 100, 0),
+        ...(REPEAT > 1 ? [all.map((v) => fixed(v, 3)).join(' ')] : []),
       ];
     }),
   ));
@@ -251,47 +271,57 @@ function report(started: number, load0: number, logins: LoginRun[], baseline: st
 async function main(): Promise<void> {
   const started = Date.now();
   const load0 = loadavg()[0]!;
-  const logins: LoginRun[] = [];
   const baseline: string[] = [];
   let idle: IdleRun | undefined;
   let flood: FloodRun | undefined;
 
-  for (const [k, name] of serverNames.entries()) {
-    const { label, server: kind } = SERVERS[name]!;
-    progress(`${name}: ${label}`);
-    const server = await ServerUnderTest.start(kind, {
-      parentDir: DIR,
-      nodeArgs: CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF)}`] : [],
-    });
-    try {
-      await sleep(1000); // start-up work (compiling, the first collections) out of the way
-      baseline.push(`${name} ${mb(server.rssBytes())} MB`);
-      if (k === 0 && IDLE > 0) {
-        progress(`  ${IDLE} idle connections`);
-        idle = await idleRun(server);
-      }
-      const runs: LoginRun[] = [];
+  // Every server runs from the start, so that each repetition measures them
+  // one right after the other: the machine's speed drifts (other work on the
+  // host), and interleaving spreads that drift over all of them.
+  const servers = new Map<string, ServerUnderTest>();
+  const runs = new Map<string, LoginRun[]>(serverNames.map((name) => [name, []]));
+  try {
+    for (const name of serverNames) {
+      const { label, server: kind } = SERVERS[name]!;
+      progress(`${name}: ${label}`);
+      servers.set(name, await ServerUnderTest.start(kind, {
+        parentDir: DIR,
+        nodeArgs: CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF)}`] : [],
+      }));
+    }
+    await sleep(1000); // start-up work (compiling, the first collections) out of the way
+    for (const [name, server] of servers) baseline.push(`${name} ${mb(server.rssBytes())} MB`);
+    if (IDLE > 0) {
+      progress(`${serverNames[0]}: ${IDLE} idle connections`);
+      idle = await idleRun(servers.get(serverNames[0]!)!);
+    }
+    for (let rep = 1; rep <= REPEAT; rep++) {
       for (const attempts of ATTEMPTS) {
-        for (const concurrency of kind.kind === 'sensor' ? CONCURRENCY : CONCURRENCY.slice(-1)) {
-          progress(`  ${attempts} attempt(s) per connection, concurrency ${concurrency}`);
-          runs.push(await loginRun(server, name, attempts, concurrency));
+        for (const concurrency of CONCURRENCY) {
+          for (const [name, server] of servers) {
+            if (SERVERS[name]!.server.kind !== 'sensor' && concurrency !== CONCURRENCY.at(-1)) continue;
+            progress(`${name}: ${attempts} attempt(s) per connection, concurrency ${concurrency}${REPEAT > 1 ? `, run ${rep} of ${REPEAT}` : ''}`);
+            runs.get(name)!.push(await loginRun(server, name, attempts, concurrency));
+          }
         }
       }
-      logins.push(...runs);
-      if (name === sensorNames.at(-1) && FLOOD > 0) {
-        progress(`  garbage flood, ${FLOOD} connections`);
-        flood = await floodRun(server, name);
-        runs.push(flood.quiet, flood.flooded);
-      }
-      if (kind.kind === 'sensor') {
-        progress('  reading the store (telnetlogin events)');
-        const counts = await countRecorded(server.dataDir, runs.map((r) => r.phase));
-        runs.forEach((r, i) => (r.recorded = counts[i]));
-      }
-    } finally {
-      await server.stop();
     }
+    const floodTarget = sensorNames.at(-1);
+    if (floodTarget !== undefined && FLOOD > 0) {
+      progress(`${floodTarget}: garbage flood, ${FLOOD} connections`);
+      flood = await floodRun(servers.get(floodTarget)!, floodTarget);
+      runs.get(floodTarget)!.push(flood.quiet, flood.flooded);
+    }
+    for (const name of sensorNames) {
+      progress(`${name}: reading the store (telnetlogin events)`);
+      const list = runs.get(name)!;
+      const counts = await countRecorded(servers.get(name)!.dataDir, list.map((r) => r.phase));
+      list.forEach((r, i) => (r.recorded = counts[i]));
+    }
+  } finally {
+    for (const server of servers.values()) await server.stop();
   }
+  const logins = [...runs.values()].flat().filter((r) => !flood || (r !== flood.quiet && r !== flood.flooded));
   process.stdout.write(report(started, load0, logins, baseline, idle, flood));
 }
 
