@@ -17,7 +17,7 @@ import { canonicalAddress } from '../feed/address.ts';
 import { DAY_MS, HOUR_MS } from '../feed/summary.ts';
 import type { ClientInfo } from '../events/login-event.ts';
 import { canonicalInet } from './postgres-feed.ts';
-import { decodePair, fingerprints, KIND_CODES, TOP_VALUE_MAX } from './rollup.ts';
+import { decodePair, fingerprints, KIND_CODES, TOP_VALUE_MAX, TopCounts } from './rollup.ts';
 import type { AddressStats, Bucket, CredentialStats, SensorStats, SeriesPoint, StatsReader, TopEntry, TopKind } from './stats.ts';
 
 /** Events a fold takes at most per transaction. */
@@ -70,7 +70,8 @@ const ADDRESSES_KNOWN = `
 // a (bucket, address) row this statement inserted rather than updated); and
 // addresses seen for the first time ever. An address first seen earlier than
 // the rollups knew (an import of older events) moves its "first ever" from the
-// old bucket to the earlier one. Sorted inserts: measured 20% faster.
+// old bucket to the earlier one. Rows go in in key order (measured on the
+// top list: 400,000 new rows in 1.76 s, against 2.17 s unordered).
 const BUCKETS = (key: 'hour' | 'day', size: number) => `
   WITH pairs AS (
     INSERT INTO stats_${key}_ips AS t (${key}, ip, attempts) SELECT ${key}, ip, count(*) FROM fold_batch GROUP BY 1, 2 ORDER BY 1, 2
@@ -159,16 +160,12 @@ async function addToRollups(client: pg.ClientBase): Promise<void> {
   await client.query(TOP_CREDENTIALS);
   await client.query(SENSORS);
   await client.query(SENSOR_ADDRESSES);
-  const counts = new Map<string, [number, number, Buffer, number]>();
+  const counts = new TopCounts();
   for (const row of (await client.query<{ day: number; client: string; n: number }>(CLIENTS)).rows) {
-    for (const [kind, value] of fingerprints(storedClient(row.client))) {
-      const key = `${KIND_CODES[kind]} ${row.day} ${value.toString('latin1')}`;
-      const v = counts.get(key);
-      if (v) v[3] += row.n;
-      else counts.set(key, [KIND_CODES[kind], row.day, value, row.n]);
-    }
+    for (const [kind, value] of fingerprints(storedClient(row.client))) counts.add(kind, row.day, value, row.n);
   }
-  if (counts.size > 0) await client.query(TOP_VALUES, columns([...counts.values()], 4));
+  const rows = counts.rows();
+  if (rows.length > 0) await client.query(TOP_VALUES, columns(rows, 4));
 }
 
 /**

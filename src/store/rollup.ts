@@ -39,14 +39,9 @@ export interface Rollup {
 export function rollUp(events: readonly RollupEvent[]): Rollup {
   const hourIps = new Map<string, [number, string, number]>();
   const dayIps = new Map<string, [number, string, number]>();
-  const top = new Map<string, [number, number, Buffer, number]>();
+  const top = new TopCounts();
   const r: Rollup = { hours: new Map(), days: new Map(), hourIps: [], dayIps: [], ips: new Map(), top: [], sensors: new Map() };
-  const count = (kind: TopKind, day: number, value: Buffer) => {
-    const key = `${KIND_CODES[kind]} ${day} ${value.toString('latin1')}`;
-    const v = top.get(key);
-    if (v) v[3]++;
-    else top.set(key, [KIND_CODES[kind], day, value, 1]);
-  };
+  const count = (kind: TopKind, day: number, value: Buffer) => top.add(kind, day, value, 1);
   for (const e of events) {
     const ip = canonicalAddress(e.src_ip) ?? e.src_ip;
     const hour = Math.floor(e.time / HOUR_MS);
@@ -77,8 +72,25 @@ export function rollUp(events: readonly RollupEvent[]): Rollup {
   }
   r.hourIps = [...hourIps.values()];
   r.dayIps = [...dayIps.values()];
-  r.top = [...top.values()];
+  r.top = top.rows();
   return r;
+}
+
+/** Counts per top-list key (kind, day, value bytes), as stats_top holds them. */
+export class TopCounts {
+  readonly #counts = new Map<string, [number, number, Buffer, number]>();
+
+  add(kind: TopKind, day: number, value: Buffer, n: number): void {
+    const key = `${KIND_CODES[kind]} ${day} ${value.toString('latin1')}`;
+    const v = this.#counts.get(key);
+    if (v) v[3] += n;
+    else this.#counts.set(key, [KIND_CODES[kind], day, value, n]);
+  }
+
+  /** [kind code, day, value, count], one per distinct key. */
+  rows(): Array<[number, number, Buffer, number]> {
+    return [...this.#counts.values()];
+  }
 }
 
 /** What a connection's client adds to the fingerprint top lists: its option answers, and each terminal type it named. */
