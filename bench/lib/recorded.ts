@@ -35,7 +35,7 @@ export async function countRecorded(dataDir: string, phases: Phase[]): Promise<P
   const owner = new Map<string, number>();
   phases.forEach((p, i) => p.replied.forEach((_, username) => owner.set(username, i)));
   const since = new Date(Math.min(...phases.map((p) => p.since))).toISOString();
-  const child = track(spawn(process.execPath, [bin, 'events', '--data-dir', dataDir, '--since', since], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(spawn(bin, ['events', '--data-dir', dataDir, '--since', since], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
   const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);

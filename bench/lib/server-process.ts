@@ -2,7 +2,7 @@
 // /proc: the real `telnetlogin run` with its own store in a temporary
 // directory, or the bare reference server (bare-server.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,9 +58,13 @@ export class ServerUnderTest {
     } else {
       args = ['--import', 'tsx', bare];
     }
-    // The sensor runs with the node flags of the executable's #! line, as when a user starts it.
-    const nodeArgs = [...(server.kind === 'sensor' ? shebangFlags(bin) : []), ...(options.nodeArgs ?? [])];
-    const child = track(spawn(process.execPath, [...nodeArgs, ...(server.kind === 'sensor' ? [bin] : []), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    // The sensor starts as a user starts it, with the node flags bin/telnetlogin gives its job.
+    const nodeArgs = options.nodeArgs ?? [];
+    const child = track(
+      server.kind === 'sensor'
+        ? spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TELNETLOGIN_NODE_ARGS: nodeArgs.join(' ') } })
+        : spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     try {
@@ -148,12 +152,4 @@ export class ServerUnderTest {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.#peakRss = Math.max(this.#peakRss, this.rssBytes());
   }
-}
-
-/** The node flags of a `#!/usr/bin/env -S node FLAGS` line. */
-function shebangFlags(file: string): string[] {
-  const first = readFileSync(file, 'utf8').split('\n', 1)[0]!;
-  const m = /^#!\S*env -S node((?: \S+)*)$/.exec(first);
-  if (!m) throw new Error(`${file}: expected "#!/usr/bin/env -S node FLAGS" as its first line, not ${JSON.stringify(first)}`);
-  return m[1]!.split(' ').filter(Boolean);
 }

@@ -24,8 +24,8 @@ interface Result {
 function cli(args: string[], stdin?: string): Promise<Result> {
   return new Promise((resolve) => {
     const child = execFile(
-      process.execPath,
-      [BIN, ...args],
+      BIN,
+      args,
       { env: { ...process.env, TELNETLOGIN_CACHE_DIR: cacheDir }, timeout: 120_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );

@@ -19,7 +19,7 @@ interface Result {
 
 /** Runs `telnetlogin events ARGS`; `firstLineOnly` closes our end of stdout after one line, like `| head -1`. */
 function events(args: string[], { firstLineOnly = false } = {}): Promise<Result> {
-  const child = spawn(process.execPath, [BIN, 'events', ...args], {
+  const child = spawn(BIN, ['events', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TELNETLOGIN_DATA_DIR: '', TELNETLOGIN_CONFIG: '' },
   });

@@ -31,7 +31,7 @@ async function poll(url: string, ok: (res: Response, body: string) => boolean, t
 /** Starts `telnetlogin serve` with `args`; resolves with its base URL once it listens. */
 async function startServe(t: TestContext, args: string[]): Promise<{ child: ChildProcess; base: string }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TELNETLOGIN_')));
-  const child = spawn(process.execPath, [BIN, 'serve', ...args, '--http-listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(BIN, ['serve', ...args, '--http-listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   killOnExit(child);
   t.after(() => child.kill('SIGKILL'));
   let stdout = '';

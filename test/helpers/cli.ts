@@ -63,7 +63,7 @@ export interface RunningSensor {
 
 export async function startSensor(options: RunOptions = {}): Promise<RunningSensor> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tl-run-'));
-  const args = [BIN, 'run', '--data-dir', dataDir, '--http-listen', '127.0.0.1:0', '--failure-delay', options.failureDelay ?? '0'];
+  const args = ['run', '--data-dir', dataDir, '--http-listen', '127.0.0.1:0', '--failure-delay', options.failureDelay ?? '0'];
   for (const listen of options.telnetListen ?? ['127.0.0.1:0']) args.push('--telnet-listen', listen);
   args.push(...(options.args ?? []));
   if (options.config) {
@@ -71,7 +71,7 @@ export async function startSensor(options: RunOptions = {}): Promise<RunningSens
     writeFileSync(file, JSON.stringify(options.config));
     args.push('--config', file);
   }
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   killOnExit(child);
   let stdout = '';
   let stderr = '';
@@ -116,7 +116,7 @@ export async function startSensor(options: RunOptions = {}): Promise<RunningSens
       return res.status;
     },
     async events() {
-      const { stdout: ndjson } = await run(process.execPath, [BIN, 'events', '--data-dir', dataDir], {
+      const { stdout: ndjson } = await run(BIN, ['events', '--data-dir', dataDir], {
         env,
         maxBuffer: 256 * 1024 * 1024,
         timeout: 60_000,

@@ -14,7 +14,7 @@ export interface CliResult {
 /** Runs `telnetlogin ...args` without the caller's TELNETLOGIN_* settings; it is killed after `timeoutMs`. */
 export function telnetlogin(args: string[], timeoutMs = 120_000): Promise<CliResult> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TELNETLOGIN_')));
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   killOnExit(child);
   let stdout = '';
   let stderr = '';

@@ -28,7 +28,7 @@ export interface CliProcess {
 
 /** Runs `telnetlogin ARGS`; killed (SIGKILL) when the test ends if still running. */
 export function startCli(t: Cleanups, args: string[]): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: CHILD_ENV });
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: CHILD_ENV });
   killOnExit(child);
   let stdout = '';
   let all = '';

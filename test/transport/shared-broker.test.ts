@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -28,6 +29,11 @@ test('sensor and collector on the shared broker under a root of their own', { ti
   assert.match(collector.output(), new RegExp(`collector: ${names.stream}/`));
   const httpPort = Number((await collector.waitFor(/http: +http:\/\/127\.0\.0\.1:(\d+)\//))[1]);
   const sensor = await startSensor(t, { nats, id: 'shared-1', outbox: tempDir(t), extra: ['--nats-root', root] });
+  // bin/telnetlogin gives each job its node flags: small semi-spaces for the
+  // sensor's idle connections, V8's default for the collector's batches.
+  const nodeArgs = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  assert.ok(nodeArgs(sensor.proc.child.pid!).includes('--max-semi-space-size=4'));
+  assert.ok(!nodeArgs(collector.child.pid!).some((a) => a.startsWith('--max-semi-space-size')));
   const logins = load(sensor.telnetPort, randomBytes(3).toString('hex'));
   await sleep(1500);
   const result = await logins.stop();
