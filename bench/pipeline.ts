@@ -162,7 +162,7 @@ async function main(): Promise<void> {
   collectorDb.searchParams.set('application_name', app);
   const collectors = await Promise.all(
     Array.from({ length: COLLECTORS }, async () => {
-      const proc = await startCollector(ctx, { nats: broker.url, db: collectorDb.toString(), extra: ['--batch', BATCH, '--http-listen', '127.0.0.1:0'] });
+      const proc = await startCollector(ctx, { nats: broker.url, db: collectorDb.toString(), extra: ['--batch', BATCH, '--http-listen', '127.0.0.1:0', ...(process.env.XARGS ? process.env.XARGS.split(' ') : [])] });
       return { proc, http: Number((await proc.waitFor(/http: +http:\/\/127\.0\.0\.1:(\d+)\//))[1]) };
     }),
   );

@@ -12,7 +12,9 @@ import type { LoginEventJson } from '../events/json.ts';
 
 // Ids and session ids: UUIDs (ours are UUIDv7) or ULIDs; either way no byte
 // that COPY text format would need to escape.
-const ID = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26})$/;
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const ULID = /^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$/;
+const isId = (s: unknown) => typeof s === 'string' && (s.length === 36 ? UUID.test(s) : ULID.test(s));
 const SENSOR_ID = /^[A-Za-z0-9_-]{1,64}$/;
 // ISO 8601 UTC with milliseconds, as eventToJson writes it.
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -38,13 +40,13 @@ function isTime(t: unknown): boolean {
 
 /** Why PostgreSQL would refuse the event (and with it the whole COPY), or undefined when it is fine. */
 export function rowProblem(e: LoginEventJson): string | undefined {
-  if (typeof e.id !== 'string' || !ID.test(e.id)) return 'id is not a UUID or ULID';
+  if (!isId(e.id)) return 'id is not a UUID or ULID';
   if (!isTime(e.time)) return 'time is not an ISO 8601 UTC time with milliseconds from 1970 on';
   if (typeof e.sensor !== 'string' || !SENSOR_ID.test(e.sensor)) return 'sensor is not 1-64 letters, digits, _ or -';
   if (!isInet(e.src_ip)) return 'src_ip is not an IP address';
   if (!isInet(e.dst_ip)) return 'dst_ip is not an IP address';
   if (!isPort(e.src_port) || !isPort(e.dst_port)) return 'a port is not 0-65535';
-  if (typeof e.session !== 'string' || !ID.test(e.session)) return 'session is not a UUID or ULID';
+  if (!isId(e.session)) return 'session is not a UUID or ULID';
   if (!(Number.isInteger(e.attempt) && e.attempt >= 1 && e.attempt <= MAX_INT)) return 'attempt is not a positive integer';
   if (typeof e.username !== 'string' || typeof e.password !== 'string') return 'username or password is not a string';
   if (!isOptionalString(e.username_b64) || !isOptionalString(e.password_b64)) return 'username_b64 or password_b64 is not a string';
@@ -90,8 +92,8 @@ export function copyRow(e: LoginEventJson): string {
   );
 }
 
-/** Runs `COPY ... FROM STDIN` with `data` as its input; resolves with the number of rows copied. */
-export function copyFrom(client: pg.ClientBase, sql: string, data: string): Promise<number> {
+/** Runs `COPY ... FROM STDIN` with `data` (COPY text, UTF-8) as its input; resolves with the number of rows copied. */
+export function copyFrom(client: pg.ClientBase, sql: string, data: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
     // pg passes the submittable back to these handlers as the active query.
     let error: unknown;
@@ -101,7 +103,7 @@ export function copyFrom(client: pg.ClientBase, sql: string, data: string): Prom
         connection.query(sql);
       },
       handleCopyInResponse(connection: CopyConnection) {
-        connection.sendCopyFromChunk(Buffer.from(data, 'utf8'));
+        connection.sendCopyFromChunk(data);
         connection.endCopyFrom();
       },
       handleCommandComplete(msg: { text: string }) {

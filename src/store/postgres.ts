@@ -206,7 +206,7 @@ export class PostgresStore implements Store, FeedSource {
       await this.#ensurePartitions(events.map(rowDay));
       // In id order, so that writers of overlapping batches take row locks in
       // the same order and cannot deadlock.
-      const data = [...events].sort(byId).map(copyRow).join('');
+      const data = Buffer.from([...events].sort(byId).map(copyRow).join(''), 'utf8');
       return await this.#withClient((client) => this.#ingestOn(client, data, heartbeats, rejected));
     } catch (err) {
       this.#partitions = undefined;
@@ -220,7 +220,7 @@ export class PostgresStore implements Store, FeedSource {
 
   async #ingestOn(
     client: pg.PoolClient,
-    data: string,
+    data: Buffer,
     heartbeats: SensorHeartbeat[],
     rejected: RejectedMessage[],
   ): Promise<{ inserted: number }> {

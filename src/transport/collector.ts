@@ -54,7 +54,7 @@ export interface CollectorStats {
 
 /** Sorts the messages of a batch into what goes to the store. */
 export function sortMessages(
-  messages: readonly { subject: string; data: Uint8Array; receivedMs(): number }[],
+  messages: readonly { readonly subject: string; readonly data: Uint8Array; /** When the broker received it (JsMsg parses it only when asked). */ readonly time: Date }[],
   names: NatsNames = natsNames(),
 ): IngestBatch {
   const events: LoginEventJson[] = [];
@@ -65,7 +65,7 @@ export function sortMessages(
     try {
       if (!target) throw new TelnetloginError('TL_MESSAGE_INVALID', 'not a telnetlogin subject');
       if (target.kind === 'heartbeat') {
-        heartbeats.push(decodeHeartbeat(m.data, target.sensor, m.receivedMs()));
+        heartbeats.push(decodeHeartbeat(m.data, target.sensor, m.time.getTime()));
         continue;
       }
       const event = parseEventMessage(m.data);
@@ -188,8 +188,7 @@ export class Collector {
 
   /** Writes a batch (retrying until PostgreSQL takes it), then acknowledges it. */
   async #write(messages: JsMsg[]): Promise<void> {
-    // The broker's time of a message is parsed from its reply subject: only heartbeats need it.
-    const batch = sortMessages(messages.map((m) => ({ subject: m.subject, data: m.data, receivedMs: () => m.time.getTime() })), this.#names);
+    const batch = sortMessages(messages, this.#names);
     const backoff = new Backoff(200, 10_000);
     for (;;) {
       try {

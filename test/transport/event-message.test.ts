@@ -35,7 +35,7 @@ test('a message that is not a LoginEvent is refused, saying why (column checks: 
   ];
   for (const [message, why] of cases) {
     const data = typeof message === 'string' ? new TextEncoder().encode(message) : json(message);
-    const batch = sortMessages([{ subject: 'telnetlogin.events.s1', data, receivedMs: () => 0 }]);
+    const batch = sortMessages([{ subject: 'telnetlogin.events.s1', data, time: new Date(0) }]);
     assert.equal(batch.events.length, 0, JSON.stringify(message));
     assert.match(batch.rejected![0]!.error, why);
   }
@@ -57,12 +57,12 @@ test('sortMessages: events, heartbeats, and a reject for each bad or impersonati
   const e = makeEvent({ sensor: 's1' });
   const hb = { sensor: 's1', time: new Date().toISOString(), addresses: ['192.0.2.7'], version: '1', counters: { attempts: 3 } };
   const batch = sortMessages([
-    { subject: 'telnetlogin.events.s1', data: encodeEvent(e), receivedMs: () => 1 },
-    { subject: 'telnetlogin.heartbeats.s1', data: encodeHeartbeat(hb), receivedMs: () => 1234 },
-    { subject: 'telnetlogin.events.s2', data: encodeEvent(e), receivedMs: () => 1 }, // s2 speaking for s1
-    { subject: 'telnetlogin.heartbeats.s2', data: encodeHeartbeat(hb), receivedMs: () => 1 },
-    { subject: 'telnetlogin.events.s1', data: encodeEvent(makeEvent({ sensor: 's1', src_ip: 'not-an-ip' })), receivedMs: () => 1 },
-    { subject: 'telnetlogin.events.s1', data: new Uint8Array([0xff, 0]), receivedMs: () => 1 },
+    { subject: 'telnetlogin.events.s1', data: encodeEvent(e), time: new Date(1) },
+    { subject: 'telnetlogin.heartbeats.s1', data: encodeHeartbeat(hb), time: new Date(1234) },
+    { subject: 'telnetlogin.events.s2', data: encodeEvent(e), time: new Date(1) }, // s2 speaking for s1
+    { subject: 'telnetlogin.heartbeats.s2', data: encodeHeartbeat(hb), time: new Date(1) },
+    { subject: 'telnetlogin.events.s1', data: encodeEvent(makeEvent({ sensor: 's1', src_ip: 'not-an-ip' })), time: new Date(1) },
+    { subject: 'telnetlogin.events.s1', data: new Uint8Array([0xff, 0]), time: new Date(1) },
   ]);
   assert.deepEqual(batch.events, [eventToJson(e)]);
   assert.deepEqual(batch.heartbeats, [{ sensor: 's1', time: 1234, addresses: ['192.0.2.7'], version: '1', counters: { attempts: 3 } }]);
