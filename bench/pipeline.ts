@@ -20,6 +20,8 @@
 //   BENCH_EVENTS=200000     events per phase
 //   BENCH_BATCH=5000        the collector's --batch
 //   BENCH_COLLECTORS=1      collectors sharing the consumer
+//   BENCH_COLLECTOR_ARGS=   more flags for `telnetlogin collector`, e.g. "--max-ack-pending 40000"
+//   TELNETLOGIN_NODE_ARGS=  flags for the collectors' node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (see bin/telnetlogin)
 //   BENCH_PG=postgres://... database to use (default TELNETLOGIN_TEST_PG, else local); a schema is made and dropped
 //   BENCH_DIR=/tmp          where the outbox goes (its fsyncs depend on that disk)
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -44,6 +46,7 @@ import { treeCpuMs } from './lib/proc.ts';
 const EVENTS = Number(process.env.BENCH_EVENTS || 200_000);
 const BATCH = process.env.BENCH_BATCH || '5000';
 const COLLECTORS = Number(process.env.BENCH_COLLECTORS || 1);
+const COLLECTOR_ARGS = (process.env.BENCH_COLLECTOR_ARGS || '').split(' ').filter(Boolean);
 const names = natsNames();
 const PG_URL = withDefaultUser(process.env.BENCH_PG || process.env.TELNETLOGIN_TEST_PG || 'postgres://127.0.0.1:5432/test');
 const DIR = process.env.BENCH_DIR || tmpdir();
@@ -162,7 +165,7 @@ async function main(): Promise<void> {
   collectorDb.searchParams.set('application_name', app);
   const collectors = await Promise.all(
     Array.from({ length: COLLECTORS }, async () => {
-      const proc = await startCollector(ctx, { nats: broker.url, db: collectorDb.toString(), extra: ['--batch', BATCH, '--http-listen', '127.0.0.1:0', ...(process.env.XARGS ? process.env.XARGS.split(' ') : [])] });
+      const proc = await startCollector(ctx, { nats: broker.url, db: collectorDb.toString(), extra: ['--batch', BATCH, '--http-listen', '127.0.0.1:0', ...COLLECTOR_ARGS] });
       return { proc, http: Number((await proc.waitFor(/http: +http:\/\/127\.0\.0\.1:(\d+)\//))[1]) };
     }),
   );
