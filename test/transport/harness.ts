@@ -14,8 +14,8 @@ export interface Cleanups {
 }
 
 const BIN = fileURLToPath(new URL('../../bin/telnetlogin', import.meta.url));
-// Only what a test passes: no TELNETLOGIN_* settings from the caller's environment.
-// Children get none of the caller's TELNETLOGIN_* settings but its node flags (bin/telnetlogin).
+// Only what a test passes: no TELNETLOGIN_* settings from the caller's
+// environment, but its node flags for bin/telnetlogin (TELNETLOGIN_NODE_ARGS).
 const CHILD_ENV = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TELNETLOGIN_') || name === 'TELNETLOGIN_NODE_ARGS'));
 
 export interface CliProcess {
