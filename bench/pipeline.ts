@@ -166,6 +166,7 @@ async function main(): Promise<void> {
   const collectors = await Promise.all(
     Array.from({ length: COLLECTORS }, async () => {
       const proc = await startCollector(ctx, { nats: broker.url, db: collectorDb.toString(), extra: ['--batch', BATCH, '--http-listen', '127.0.0.1:0', ...COLLECTOR_ARGS] });
+      cleanups.push(() => proc.kill('SIGTERM')); // a clean stop (writes a --cpu-prof profile)
       return { proc, http: Number((await proc.waitFor(/http: +http:\/\/127\.0\.0\.1:(\d+)\//))[1]) };
     }),
   );

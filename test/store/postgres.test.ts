@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { uuidv7 } from '../../src/events/id.ts';
 import { eventToJson } from '../../src/events/json.ts';
 import type { LoginEvent } from '../../src/events/login-event.ts';
@@ -37,6 +38,31 @@ test('record() then events(): every field, hostile credentials byte for byte, in
   assert.ok(s.store.commits < stored.length, 'group commit: fewer transactions than events');
   const read = await all(s.store);
   assert.deepEqual(read.map(plain), [...stored].sort((a, b) => (a.id < b.id ? -1 : 1)).map(plain));
+});
+
+test('ingest() then events(): any credentials and any client strings come back exactly (COPY escaping)', async (t) => {
+  const s = await open(t);
+  if (!s) return;
+  // Any code point, COPY's special characters, NUL and lone surrogates (a sender's JSON may hold "\ud800").
+  const unit = fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), fc.constantFrom('\\', '\t', '\n', '\r', '\0', '\ud800', '\udfff'));
+  const text = fc.string({ unit, maxLength: 12 });
+  const event = fc.record({
+    username: fc.uint8Array({ maxLength: 12 }),
+    password: fc.uint8Array({ maxLength: 12 }),
+    ttypes: fc.array(text, { maxLength: 3 }),
+    env: fc.dictionary(text, text, { maxKeys: 3 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(fc.array(event, { minLength: 1, maxLength: 5 }), async (drawn) => {
+      const events = drawn.map(({ username, password, ttypes, env }) =>
+        makeEvent({ username, password, client: { options: ['DO ECHO'], ttypes, env: { ...env } } }),
+      );
+      await s.store.ingest({ events: events.map(eventToJson) });
+      const read = (await all(s.store, { since: Math.min(...events.map((e) => e.time)) })).filter((e) => events.some((x) => x.id === e.id));
+      assert.deepEqual(read.map(plain), events.map(plain));
+    }),
+    { numRuns: 60 },
+  );
 });
 
 test('events({since, limit}) pages through many events across day partitions', async (t) => {
