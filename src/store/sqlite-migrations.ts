@@ -53,15 +53,6 @@ export const migrations: readonly Migration[] = [
     name: 'events waiting to be folded into the derived tables',
     sql: FOLD_PENDING_SQL,
   },
-  {
-    name: "an address's events through the time index",
-    // Appends only: no index on events by address (see sqlite-stats.ts).
-    sql: `
-      DROP INDEX IF EXISTS events_src_ip;
-      DROP INDEX events_time;
-      CREATE INDEX events_time ON events (time, src_ip); -- in fact (time, src_ip, id)
-    `,
-  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -24,17 +24,9 @@ export const STATS_TABLES_SQL = `
   -- Top lists per UTC day: kind (1 user name, 2 password, 3 pair, 4 terminal type, 5 option answers), value bytes.
   CREATE TABLE IF NOT EXISTS stats_top (kind INTEGER NOT NULL, day INTEGER NOT NULL, value BLOB NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (kind, day, value)) STRICT, WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS stats_sensors (sensor TEXT PRIMARY KEY, attempts INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+  -- An address's credentials and sensors (token-protected API) without a scan of all events.
+  CREATE INDEX IF NOT EXISTS events_src_ip ON events (src_ip, sensor);
 `;
-
-// An address's events, for its sensors and credentials: those in the hours it
-// was active (stats_hour_ips, by its (ip, hour) index), found through the time
-// index, which carries src_ip so that the other addresses' events of those
-// hours are passed over without reading them (sqlite-migrations.ts). An index
-// on events by address would cost every stored event a write at a random
-// place (measured: 12% of the sensor's CPU per login attempt, bench:sensor).
-const ADDRESS_EVENTS = `stats_hour_ips h JOIN events e INDEXED BY events_time
-  ON e.time >= h.hour * ${HOUR_MS} AND e.time < (h.hour + 1) * ${HOUR_MS} AND e.src_ip IN (@ip, @mapped)
-  WHERE h.ip = @ip`;
 
 type Stmt = Database.Statement;
 
@@ -133,10 +125,10 @@ export class SqliteStats implements StatsReader {
     this.#totals = db.prepare('SELECT (SELECT coalesce(sum(attempts), 0) FROM stats_daily), (SELECT count(*) FROM stats_addresses)').raw();
     this.#address = db.prepare('SELECT first, last, attempts FROM stats_addresses WHERE ip = ?').raw();
     this.#addressHours = db.prepare('SELECT hour, attempts FROM stats_hour_ips WHERE ip = ? ORDER BY hour').raw();
-    this.#addressSensors = db.prepare(`SELECT DISTINCT e.sensor FROM ${ADDRESS_EVENTS} ORDER BY e.sensor`).pluck();
+    this.#addressSensors = db.prepare('SELECT DISTINCT sensor FROM events WHERE src_ip IN (?, ?) ORDER BY sensor').pluck();
     this.#credentials = db
-      .prepare(`SELECT e.username, e.password, count(*) AS n, min(e.time), max(e.time) FROM ${ADDRESS_EVENTS}
-        GROUP BY e.username, e.password ORDER BY n DESC, max(e.time) DESC LIMIT @limit`)
+      .prepare(`SELECT username, password, count(*) AS n, min(time), max(time) FROM events WHERE src_ip IN (?, ?)
+        GROUP BY username, password ORDER BY n DESC, max(time) DESC LIMIT ?`)
       .raw();
   }
 
@@ -185,15 +177,14 @@ export class SqliteStats implements StatsReader {
     const row = this.#address.get(ip) as [number, number, number] | undefined;
     if (!row) return null;
     const hours = (this.#addressHours.all(ip) as Array<[number, number]>).map(([h, n]): [number, number] => [h * HOUR_MS, n]);
-    const sensors = this.#addressSensors.all({ ip, mapped: mapped(ip) }) as string[];
+    const sensors = this.#addressSensors.all(ip, mapped(ip)) as string[];
     return { ip, first: row[0], last: row[1], attempts: row[2], hours, sensors };
   }
 
   async credentials(text: string, limit: number): Promise<CredentialStats[]> {
-    this.#fresh();
     const ip = canonicalAddress(text);
     if (ip === null) return [];
-    return (this.#credentials.all({ ip, mapped: mapped(ip), limit }) as Array<[Buffer, Buffer, number, number, number]>).map(
+    return (this.#credentials.all(ip, mapped(ip), limit) as Array<[Buffer, Buffer, number, number, number]>).map(
       ([username, password, count, first, last]) => ({ username, password, count, first, last }),
     );
   }

@@ -50,34 +50,12 @@ test('a new store gets the directory, the file and the current schema; reopening
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type IN ('table', 'index') ORDER BY name").pluck().all();
   assert.deepEqual(tables, [
-    'events', 'events_time', 'feed_addresses', 'feed_addresses_last', 'fold_pending', 'sensor_addresses', 'sqlite_autoindex_feed_addresses_1',
+    'events', 'events_src_ip', 'events_time', 'feed_addresses', 'feed_addresses_last', 'fold_pending', 'sensor_addresses', 'sqlite_autoindex_feed_addresses_1',
     'stats_addresses', 'stats_daily', 'stats_day_ips', 'stats_hour_ips', 'stats_hour_ips_ip', 'stats_hourly', 'stats_sensors', 'stats_top',
   ]);
 
   const again = openWriter(t, dataDir);
   assert.deepEqual((await all(again)).map(comparable), [comparable(event)]);
-});
-
-test("a store with an index on events by address gets the time index instead, and answers for an address as before", async (t) => {
-  const dataDir = tempDir(t);
-  const events = [makeEvent({ src_ip: '192.0.2.9', username: Buffer.from('admin') }), makeEvent({ src_ip: '::ffff:192.0.2.9' }), makeEvent({ src_ip: '192.0.2.10' })];
-  const store = openSqliteStore({ dataDir });
-  for (const e of events) await store.record(e);
-  await store.close();
-  // The schema before: events_time on time alone, and events_src_ip.
-  const old = new Database(storeFile({ dataDir }));
-  old.exec('DROP INDEX events_time; CREATE INDEX events_time ON events (time); CREATE INDEX events_src_ip ON events (src_ip, sensor)');
-  old.pragma(`user_version = ${schemaVersion - 1}`);
-  old.close();
-  const upgraded = openWriter(t, dataDir);
-  const db = rawConnection(t, dataDir);
-  assert.equal(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'events_src_ip'").pluck().get(), 0);
-  assert.deepEqual(db.prepare("SELECT name FROM pragma_index_info('events_time') ORDER BY seqno").pluck().all(), ['time', 'src_ip']);
-  const stats = upgraded.stats()!;
-  assert.deepEqual((await stats.address('192.0.2.9'))?.sensors, ['test-sensor']);
-  const credentials = await stats.credentials('192.0.2.9', 10);
-  // Both spellings of the address; equal counts, the newest first.
-  assert.deepEqual(credentials.map((c) => [Buffer.from(c.username).toString(), c.count]), [['root', 1], ['admin', 1]]);
 });
 
 test('an empty existing file is migrated', async (t) => {

@@ -172,7 +172,7 @@ test('the rollups built by the schema step from stored events equal those kept o
   const older = openSqliteStore({ dataDir: dir });
   await older.close();
   const db = new Database(storeFile({ dataDir: dir }));
-  db.exec('DROP INDEX events_time; CREATE INDEX events_time ON events (time); DROP TABLE stats_hourly; DROP TABLE stats_daily; DROP TABLE stats_hour_ips; DROP TABLE stats_day_ips; DROP TABLE stats_addresses; DROP TABLE stats_top; DROP TABLE stats_sensors; DROP TABLE fold_pending');
+  db.exec('DROP INDEX events_src_ip; DROP TABLE stats_hourly; DROP TABLE stats_daily; DROP TABLE stats_hour_ips; DROP TABLE stats_day_ips; DROP TABLE stats_addresses; DROP TABLE stats_top; DROP TABLE stats_sensors; DROP TABLE fold_pending');
   db.pragma(`user_version = ${migrations.findIndex((m) => m.name === 'dashboard rollups')}`);
   const insert = db.prepare('INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)');
   for (const e of events) insert.run(e.id, e.time, e.sensor, e.src_ip, e.src_port, e.dst_ip, e.dst_port, e.session, e.attempt, e.username, e.password, JSON.stringify(e.client));
@@ -188,7 +188,6 @@ test('the rollups built by the schema step from stored events equal those kept o
   for (const bucket of ['hour', 'day'] as const) assert.deepEqual(await b.series(now - 6 * DAY, now, bucket), await a.series(now - 6 * DAY, now, bucket));
   assert.deepEqual(await b.top('usernames', now - 6 * DAY, now, 10), await a.top('usernames', now - 6 * DAY, now, 10));
   assert.deepEqual(await b.address('192.0.2.3'), await a.address('192.0.2.3'));
-  assert.deepEqual(await b.credentials('192.0.2.3', 10), await a.credentials('192.0.2.3', 10));
   // And the series agree with a count over the events.
   const daily = await a.series(now - 6 * DAY, now, 'day');
   assert.equal(daily.reduce((s, p) => s + p.attempts, 0), 300);
