@@ -188,6 +188,7 @@ test('the rollups built by the schema step from stored events equal those kept o
   for (const bucket of ['hour', 'day'] as const) assert.deepEqual(await b.series(now - 6 * DAY, now, bucket), await a.series(now - 6 * DAY, now, bucket));
   assert.deepEqual(await b.top('usernames', now - 6 * DAY, now, 10), await a.top('usernames', now - 6 * DAY, now, 10));
   assert.deepEqual(await b.address('192.0.2.3'), await a.address('192.0.2.3'));
+  assert.deepEqual(await b.credentials('192.0.2.3', 10), await a.credentials('192.0.2.3', 10));
   // And the series agree with a count over the events.
   const daily = await a.series(now - 6 * DAY, now, 'day');
   assert.equal(daily.reduce((s, p) => s + p.attempts, 0), 300);
