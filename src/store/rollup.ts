@@ -16,7 +16,7 @@ export const TOP_VALUE_MAX = 128;
 export const KIND_CODES: Record<TopKind, number> = { usernames: 1, passwords: 2, pairs: 3, ttypes: 4, options: 5 };
 
 /** What the rollups read of an event. */
-export type RollupEvent = Pick<LoginEvent, 'src_ip' | 'time' | 'sensor' | 'username' | 'password' | 'attempt' | 'client'>;
+export type RollupEvent = Pick<LoginEvent, 'id' | 'src_ip' | 'time' | 'sensor' | 'username' | 'password' | 'attempt' | 'client'>;
 
 /** Per hour or day: attempts, addresses new to the bucket, addresses seen for the first time ever. */
 export type BucketCounts = [attempts: number, addresses: number, fresh: number];
@@ -33,6 +33,8 @@ export interface Rollup {
   top: Array<[number, number, Buffer, number]>;
   /** Sensor -> [attempts, first, last]. */
   sensors: Map<string, [number, number, number]>;
+  /** [hour, canonical address, sensor, event id] of every event. */
+  addressEvents: Array<[number, string, string, string]>;
 }
 
 /** Everything but the addresses' novelty, which only the store knows: see countAddresses. */
@@ -40,7 +42,7 @@ export function rollUp(events: readonly RollupEvent[]): Rollup {
   const hourIps = new Map<string, [number, string, number]>();
   const dayIps = new Map<string, [number, string, number]>();
   const top = new TopCounts();
-  const r: Rollup = { hours: new Map(), days: new Map(), hourIps: [], dayIps: [], ips: new Map(), top: [], sensors: new Map() };
+  const r: Rollup = { hours: new Map(), days: new Map(), hourIps: [], dayIps: [], ips: new Map(), top: [], sensors: new Map(), addressEvents: [] };
   const count = (kind: TopKind, day: number, value: Buffer) => top.add(kind, day, value, 1);
   for (const e of events) {
     const ip = canonicalAddress(e.src_ip) ?? e.src_ip;
@@ -50,6 +52,7 @@ export function rollUp(events: readonly RollupEvent[]): Rollup {
     bucket(r.days, day)[0]++;
     tally(hourIps, `${hour} ${ip}`, hour, ip);
     tally(dayIps, `${day} ${ip}`, day, ip);
+    r.addressEvents.push([hour, ip, e.sensor, e.id]);
     const a = r.ips.get(ip);
     if (a) {
       a[0] = Math.min(a[0], e.time);

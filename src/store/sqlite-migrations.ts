@@ -5,7 +5,7 @@ import type { Database } from 'better-sqlite3';
 import { TelnetloginError } from '../errors.ts';
 import { backfillFeedTables, FEED_TABLES_SQL } from './sqlite-feed.ts';
 import { FOLD_PENDING_SQL } from './sqlite-fold.ts';
-import { backfillStatsTables, STATS_TABLES_SQL } from './sqlite-stats.ts';
+import { ADDRESS_EVENTS_SQL, backfillAddressEvents, backfillStatsTables, STATS_TABLES_SQL } from './sqlite-stats.ts';
 
 export interface Migration {
   /** What the step adds, for error messages. */
@@ -52,6 +52,11 @@ export const migrations: readonly Migration[] = [
   {
     name: 'events waiting to be folded into the derived tables',
     sql: FOLD_PENDING_SQL,
+  },
+  {
+    name: "an address's events by hour",
+    sql: `DROP INDEX IF EXISTS events_src_ip; ${ADDRESS_EVENTS_SQL}`,
+    backfill: backfillAddressEvents,
   },
 ];
 

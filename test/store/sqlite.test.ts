@@ -50,12 +50,40 @@ test('a new store gets the directory, the file and the current schema; reopening
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type IN ('table', 'index') ORDER BY name").pluck().all();
   assert.deepEqual(tables, [
-    'events', 'events_src_ip', 'events_time', 'feed_addresses', 'feed_addresses_last', 'fold_pending', 'sensor_addresses', 'sqlite_autoindex_feed_addresses_1',
-    'stats_addresses', 'stats_daily', 'stats_day_ips', 'stats_hour_ips', 'stats_hour_ips_ip', 'stats_hourly', 'stats_sensors', 'stats_top',
+    'events', 'events_time', 'feed_addresses', 'feed_addresses_last', 'fold_pending', 'sensor_addresses', 'sqlite_autoindex_feed_addresses_1',
+    'stats_address_events', 'stats_addresses', 'stats_daily', 'stats_day_ips', 'stats_hour_ips', 'stats_hour_ips_ip', 'stats_hourly', 'stats_sensors',
+    'stats_top',
   ]);
 
   const again = openWriter(t, dataDir);
   assert.deepEqual((await all(again)).map(comparable), [comparable(event)]);
+});
+
+test("a store with an index on events by address loses it and gets each address's events by hour, with the same answers", async (t) => {
+  const dataDir = tempDir(t);
+  const now = Date.now();
+  const events = [
+    makeEvent({ src_ip: '192.0.2.9', username: Buffer.from('admin'), time: now - 2 * 3_600_000 }),
+    makeEvent({ src_ip: '::ffff:192.0.2.9', time: now - 1000, sensor: 'other' }),
+    makeEvent({ src_ip: '192.0.2.10', time: now }),
+  ];
+  const store = openSqliteStore({ dataDir });
+  for (const e of events) await store.record(e);
+  await store.close();
+  // The schema before: events_src_ip, no stats_address_events.
+  const old = new Database(storeFile({ dataDir }));
+  old.exec('CREATE INDEX events_src_ip ON events (src_ip, sensor); DROP TABLE stats_address_events');
+  old.pragma(`user_version = ${schemaVersion - 1}`);
+  old.close();
+  const upgraded = openWriter(t, dataDir);
+  const db = rawConnection(t, dataDir);
+  assert.equal(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'events_src_ip'").pluck().get(), 0);
+  assert.equal(db.prepare('SELECT count(*) FROM stats_address_events').pluck().get(), 3);
+  const stats = upgraded.stats()!;
+  // Both spellings of the address, in two hours; equal counts, the newest first.
+  assert.deepEqual((await stats.address('192.0.2.9'))?.sensors, ['other', 'test-sensor']);
+  const credentials = await stats.credentials('192.0.2.9', 10);
+  assert.deepEqual(credentials.map((c) => [Buffer.from(c.username).toString(), c.count]), [['root', 1], ['admin', 1]]);
 });
 
 test('an empty existing file is migrated', async (t) => {
