@@ -19,6 +19,7 @@ import type { AddressStats, Bucket, CredentialStats, SensorStats, SeriesPoint, S
  */
 export const ADDRESS_EVENTS_SQL = `CREATE TABLE IF NOT EXISTS stats_address_events (hour INTEGER NOT NULL, ip TEXT NOT NULL, sensor TEXT NOT NULL,
     id TEXT NOT NULL, PRIMARY KEY (hour, ip, sensor, id)) STRICT, WITHOUT ROWID;`;
+const INSERT_ADDRESS_EVENT = 'INSERT OR IGNORE INTO stats_address_events (hour, ip, sensor, id) VALUES (?, ?, ?, ?)';
 
 /**
  * Schema step that adds these tables (see sqlite-migrations.ts). Rerunnable:
@@ -75,7 +76,7 @@ export class SqliteStatsTables {
     this.#top = bump('stats_top', 'kind, day, value', 'count');
     this.#sensor = db.prepare(`INSERT INTO stats_sensors (sensor, attempts, first, last) VALUES (?, ?, ?, ?)
       ON CONFLICT (sensor) DO UPDATE SET attempts = attempts + excluded.attempts, first = min(first, excluded.first), last = max(last, excluded.last)`);
-    this.#addressEvent = db.prepare('INSERT OR IGNORE INTO stats_address_events (hour, ip, sensor, id) VALUES (?, ?, ?, ?)');
+    this.#addressEvent = db.prepare(INSERT_ADDRESS_EVENT);
   }
 
   /** Folds newly stored events in. */
@@ -108,7 +109,7 @@ export function backfillStatsTables(db: Database.Database): void {
 
 /** Fills stats_address_events from the events already stored (the schema step that adds it). */
 export function backfillAddressEvents(db: Database.Database): void {
-  const insert = db.prepare('INSERT OR IGNORE INTO stats_address_events (hour, ip, sensor, id) VALUES (?, ?, ?, ?)');
+  const insert = db.prepare(INSERT_ADDRESS_EVENT);
   foldStoredEvents(db, (events) => {
     for (const row of rollUp(events).addressEvents) insert.run(...row);
   });
