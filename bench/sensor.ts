@@ -20,6 +20,7 @@
 //                              table then shows the run with the median CPU per attempt, and all of them)
 //   BENCH_DIR=/tmp             where the store goes (the cost of fsync depends on that disk)
 //   BENCH_CPU_PROF=DIR         run the servers with --cpu-prof; profiles land in DIR at exit
+//   TELNETLOGIN_NODE_ARGS=     more flags for the servers' node, e.g. --perf-basic-prof (for perf)
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

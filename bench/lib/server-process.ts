@@ -58,8 +58,9 @@ export class ServerUnderTest {
     } else {
       args = ['--import', 'tsx', bare];
     }
-    // The sensor starts as a user starts it, with the node flags bin/telnetlogin gives its job.
-    const nodeArgs = options.nodeArgs ?? [];
+    // The sensor starts as a user starts it, with the node flags bin/telnetlogin gives its job
+    // (and those TELNETLOGIN_NODE_ARGS adds, e.g. --perf-basic-prof).
+    const nodeArgs = [...(process.env.TELNETLOGIN_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(options.nodeArgs ?? [])];
     const child = track(
       server.kind === 'sensor'
         ? spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TELNETLOGIN_NODE_ARGS: nodeArgs.join(' ') } })

@@ -52,8 +52,8 @@ export class AddressSummary {
   last = -Infinity;
   /** Flat [hour, firstOffset, lastOffset, attempts] quadruples, ascending by hour. */
   readonly hours: number[] = [];
-  readonly credentials = new Map<number, number>();
-  readonly sensors = new Map<number, number>();
+  readonly credentials = new RecentKeys();
+  readonly sensors = new RecentKeys();
 
   static decode(bytes: Uint8Array | undefined): AddressSummary {
     const s = new AddressSummary();
@@ -67,8 +67,8 @@ export class AddressSummary {
       s.hours.push(hour, v.getUint32(o + 4, true), lastOffset, v.getUint32(o + 12, true));
       s.last = Math.max(s.last, hour * HOUR_MS + lastOffset);
     }
-    for (let i = 0; i < nCreds; i++, o += KEYED) s.credentials.set(v.getFloat64(o, true), v.getFloat64(o + 8, true));
-    for (let i = 0; i < nSensors; i++, o += KEYED) s.sensors.set(v.getFloat64(o, true), v.getFloat64(o + 8, true));
+    s.credentials.read(v, o, nCreds);
+    s.sensors.read(v, o + nCreds * KEYED, nSensors);
     return s;
   }
 
@@ -88,8 +88,8 @@ export class AddressSummary {
       h.splice(i + 4, 0, hour, offset, offset, 1);
     }
     if (t > this.last) this.last = t;
-    touch(this.credentials, credentialKey(e.username, e.password), t);
-    touch(this.sensors, textKey(e.sensor), t);
+    this.credentials.touch(credentialKey(e.username, e.password), t);
+    this.sensors.touch(textKey(e.sensor), t);
   }
 
   /**
@@ -102,19 +102,19 @@ export class AddressSummary {
     const h = this.hours;
     let firstKept = 0;
     while (firstKept < h.length && h[firstKept]! * HOUR_MS + h[firstKept + 2]! < since) firstKept += 4;
-    const credentials = mostRecent(this.credentials, since, CREDENTIALS_CAP);
-    const sensors = mostRecent(this.sensors, since, SENSORS_CAP);
+    const credentials = this.credentials.mostRecent(since, CREDENTIALS_CAP);
+    const sensors = this.sensors.mostRecent(since, SENSORS_CAP);
     const nHours = (h.length - firstKept) / 4;
-    const bytes = new Uint8Array(HEADER + nHours * BUCKET + (credentials.length + sensors.length) * (KEYED / 2));
+    const bytes = new Uint8Array(HEADER + nHours * BUCKET + (credentials.length + sensors.length) * KEYED);
     const v = view(bytes);
     v.setUint8(0, VERSION);
     v.setUint16(2, nHours, true);
-    v.setUint16(4, credentials.length / 2, true);
-    v.setUint16(6, sensors.length / 2, true);
+    v.setUint16(4, credentials.length, true);
+    v.setUint16(6, sensors.length, true);
     let o = HEADER;
     for (let i = firstKept; i < h.length; i++, o += 4) v.setUint32(o, h[i]!, true);
-    for (const x of credentials) (v.setFloat64(o, x, true), (o += 8));
-    for (const x of sensors) (v.setFloat64(o, x, true), (o += 8));
+    o = this.credentials.write(v, o, credentials);
+    this.sensors.write(v, o, sensors);
     return bytes;
   }
 }
@@ -192,19 +192,93 @@ export function updateSummaries(
   }
 }
 
-function touch(map: Map<number, number>, key: number, t: number): void {
-  const seen = map.get(key);
-  if (seen === undefined || t > seen) map.set(key, t);
-}
+/** Lookups scanned before a RecentKeys builds its index. */
+const SCANS_BEFORE_INDEX = 16;
+/** Keys over the cap that mostRecent drops one scan at a time rather than by sorting them all. */
+const EVICT_BY_SCAN = 8;
 
-/** [key, last, key, last, ...] of the `cap` most recently used keys last used at or after `since`; ties by key. */
-function mostRecent(map: Map<number, number>, since: number, cap: number): number[] {
-  const flat: number[] = [];
-  for (const [key, last] of map) if (last >= since) flat.push(key, last);
-  if (flat.length <= 2 * cap) return flat; // the usual case: nothing to sort
-  const pairs: Array<[number, number]> = [];
-  for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
-  return pairs.sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, cap).flat();
+/**
+ * Keys (53-bit hashes) with the time each was last used, in two flat arrays.
+ * A fold decodes a stored summary (up to the cap of keys), touches the few
+ * keys of its new events and encodes it again: a linear scan finds those few,
+ * where filling a Map with every stored key cost more than the rest of the
+ * update. A summary built from many events gets a Map index after a few
+ * lookups.
+ */
+class RecentKeys {
+  // Plain arrays (of unboxed doubles in V8): allocating typed arrays per summary cost more than the update.
+  #keys: number[] = [];
+  #times: number[] = [];
+  #scans = 0;
+  #index: Map<number, number> | undefined;
+
+  /** Loads `n` (key, time) pairs from the binary form at byte `o`. */
+  read(v: DataView, o: number, n: number): void {
+    const keys: number[] = [];
+    const times: number[] = [];
+    for (let i = 0; i < n; i++, o += KEYED) {
+      keys.push(v.getFloat64(o, true));
+      times.push(v.getFloat64(o + 8, true));
+    }
+    this.#keys = keys;
+    this.#times = times;
+    this.#index = undefined;
+  }
+
+  /** Marks `key` as used at `t` (a later time than it has, or a new key). */
+  touch(key: number, t: number): void {
+    const i = this.#find(key);
+    if (i >= 0) {
+      if (t > this.#times[i]!) this.#times[i] = t;
+      return;
+    }
+    this.#index?.set(key, this.#keys.length);
+    this.#keys.push(key);
+    this.#times.push(t);
+  }
+
+  /**
+   * Positions of the `cap` most recently used keys used at or after `since`
+   * (ties broken by the smaller key).
+   */
+  mostRecent(since: number, cap: number): number[] {
+    const times = this.#times;
+    const keys = this.#keys;
+    const picked: number[] = [];
+    for (let i = 0; i < times.length; i++) if (times[i]! >= since) picked.push(i);
+    if (picked.length <= cap) return picked; // the usual case
+    // More recent first, then the smaller key.
+    const before = (a: number, b: number) => times[a]! > times[b]! || (times[a] === times[b] && keys[a]! < keys[b]!);
+    if (picked.length - cap > EVICT_BY_SCAN) return picked.sort((a, b) => (before(a, b) ? -1 : 1)).slice(0, cap);
+    // A fold adds a few keys to a full summary: drop the last few, a scan each.
+    while (picked.length > cap) {
+      let last = 0;
+      for (let j = 1; j < picked.length; j++) if (before(picked[last]!, picked[j]!)) last = j;
+      picked.splice(last, 1);
+    }
+    return picked;
+  }
+
+  /** Writes the pairs at `positions` from byte `o`; returns the byte after them. */
+  write(v: DataView, o: number, positions: readonly number[]): number {
+    for (const i of positions) {
+      v.setFloat64(o, this.#keys[i]!, true);
+      v.setFloat64(o + 8, this.#times[i]!, true);
+      o += KEYED;
+    }
+    return o;
+  }
+
+  #find(key: number): number {
+    if (this.#index) return this.#index.get(key) ?? -1;
+    const keys = this.#keys;
+    for (let i = 0; i < keys.length; i++) if (keys[i] === key) return i;
+    if (++this.#scans === SCANS_BEFORE_INDEX) {
+      this.#index = new Map();
+      for (let i = 0; i < keys.length; i++) this.#index.set(keys[i]!, i);
+    }
+    return -1;
+  }
 }
 
 function view(bytes: Uint8Array): DataView {
