@@ -4,7 +4,7 @@
 import type { Database } from 'better-sqlite3';
 import { TelnetloginError } from '../errors.ts';
 import { backfillFeedTables, FEED_TABLES_SQL } from './sqlite-feed.ts';
-import { FOLD_PENDING_SQL } from './sqlite-fold.ts';
+import { FOLD_BATCHES_SQL } from './sqlite-fold.ts';
 import { ADDRESS_EVENTS_SQL, backfillAddressEvents, backfillStatsTables, STATS_TABLES_SQL } from './sqlite-stats.ts';
 
 export interface Migration {
@@ -51,12 +51,16 @@ export const migrations: readonly Migration[] = [
   },
   {
     name: 'events waiting to be folded into the derived tables',
-    sql: FOLD_PENDING_SQL,
+    sql: 'CREATE TABLE fold_pending (id TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;',
   },
   {
     name: "an address's events by hour",
     sql: `DROP INDEX IF EXISTS events_src_ip; ${ADDRESS_EVENTS_SQL}`,
     backfill: backfillAddressEvents,
+  },
+  {
+    name: 'events waiting to be folded, listed by commit',
+    sql: FOLD_BATCHES_SQL,
   },
 ];
 

@@ -133,9 +133,9 @@ export class SqliteStore implements Store, FeedSource {
       (events) => {
         const started = performance.now();
         try {
-          const { errors, inserted } = transaction(events);
+          const { errors, inserted, batch } = transaction(events);
           options.onCommit?.(performance.now() - started, events.length);
-          this.#fold!.committed(inserted);
+          if (inserted.length > 0) this.#fold!.committed(batch, inserted);
           return errors;
         } catch (err) {
           const message = `${file}: ${events.length} events not committed: ${(err as Error).message}`;
@@ -170,7 +170,7 @@ export class SqliteStore implements Store, FeedSource {
   // Runs inside one IMMEDIATE transaction per batch. An event SQLite refuses
   // (a wrong type, say) only keeps itself out; an error that rolls back the
   // whole transaction (disk full, I/O), or a failing COMMIT, fails the batch.
-  readonly #insertBatch = (events: LoginEvent[]): { errors?: Array<Error | undefined>; inserted: LoginEvent[] } => {
+  readonly #insertBatch = (events: LoginEvent[]): { errors?: Array<Error | undefined>; inserted: LoginEvent[]; batch: number } => {
     const insert = this.#insert!;
     const fold = this.#fold!;
     let errors: Array<Error | undefined> | undefined;
@@ -182,10 +182,7 @@ export class SqliteStore implements Store, FeedSource {
           e.id, e.time, e.sensor, e.src_ip, e.src_port, e.dst_ip, e.dst_port, e.session, e.attempt,
           e.username, e.password, JSON.stringify(e.client),
         );
-        if (changes > 0) {
-          fold.list(e);
-          inserted.push(e);
-        }
+        if (changes > 0) inserted.push(e);
       } catch (err) {
         // Errors like SQLITE_FULL roll the whole transaction back: fail the batch.
         if (!this.#db.inTransaction) throw err;
@@ -195,7 +192,7 @@ export class SqliteStore implements Store, FeedSource {
         });
       }
     }
-    return { errors, inserted };
+    return { errors, inserted, batch: inserted.length > 0 ? fold.list(inserted) : 0 };
   };
 
   /** Records addresses this sensor knows are its own (never listed in the feed). */

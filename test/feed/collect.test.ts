@@ -124,7 +124,7 @@ test('the embedded store, from events stored before the feed tables existed (sch
   await store.close();
   const Database = (await import('better-sqlite3')).default;
   const db = new Database(`${dir}/telnetlogin.sqlite`);
-  db.exec('DROP TABLE feed_addresses; DROP TABLE sensor_addresses; DROP TABLE fold_pending; PRAGMA user_version = 1');
+  db.exec('DROP TABLE feed_addresses; DROP TABLE sensor_addresses; DROP TABLE fold_batches; PRAGMA user_version = 1');
   db.close();
   const again = openSqliteStore({ dataDir: dir });
   t.after(() => again.close());

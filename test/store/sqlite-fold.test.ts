@@ -26,6 +26,16 @@ function derivedState(dataDir: string): Record<string, unknown[]> {
   }
 }
 
+/** Events listed as waiting to be folded. */
+function listed(dataDir: string): number {
+  const db = new Database(storeFile({ dataDir }), { readonly: true });
+  try {
+    return db.prepare('SELECT coalesce(sum(json_array_length(ids)), 0) FROM fold_batches').pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
+
 function count(dataDir: string, table: string): number {
   const db = new Database(storeFile({ dataDir }), { readonly: true });
   try {
@@ -59,11 +69,11 @@ test('events are folded after their commit; readers in the writer process see th
   await Promise.all(events.map((e) => store.record(e)));
   // Committed and listed, not yet folded.
   assert.equal(count(dataDir, 'events'), 5);
-  assert.equal(count(dataDir, 'fold_pending'), 5);
+  assert.equal(listed(dataDir), 5);
   assert.equal(count(dataDir, 'stats_addresses'), 0);
 
   assert.deepEqual(await store.stats()!.totals(), { events: 5, addresses: 5 });
-  assert.equal(count(dataDir, 'fold_pending'), 0);
+  assert.equal(listed(dataDir), 0);
   assert.equal(count(dataDir, 'feed_addresses'), 5);
   assert.deepEqual((await store.sensors()).map((s) => s.id), ['sensor-a', 'sensor-b']);
 });
@@ -74,8 +84,8 @@ test('without a reader, the fold comes by itself (every 250 ms)', async (t) => {
   t.after(() => store.close());
   await store.record(makeEvent());
   const deadline = Date.now() + 5000;
-  while (count(dataDir, 'fold_pending') > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(count(dataDir, 'fold_pending'), 0);
+  while (listed(dataDir) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(listed(dataDir), 0);
   assert.equal(count(dataDir, 'feed_addresses'), 1);
 });
 
@@ -105,11 +115,11 @@ test('events a killed writer left unfolded are folded at the next opening, exact
   const signal = await new Promise((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
   assert.equal(signal, 'SIGKILL', stderr);
   assert.equal(count(dataDir, 'events'), events.length);
-  assert.equal(count(dataDir, 'fold_pending'), events.length, 'killed before any fold');
+  assert.equal(listed(dataDir), events.length, 'killed before any fold');
   assert.equal(count(dataDir, 'stats_addresses'), 0);
 
   await openSqliteStore({ dataDir }).close();
-  assert.equal(count(dataDir, 'fold_pending'), 0);
+  assert.equal(listed(dataDir), 0);
   assert.deepEqual(derivedState(dataDir), derivedState(reference));
 });
 
@@ -126,7 +136,7 @@ test('a fold that fails is reported and tried again; nothing is lost', async (t)
   assert.match(errors[0]?.message ?? '', /database is locked/);
   locker.exec('ROLLBACK');
   assert.deepEqual(await store.stats()!.totals(), { events: 1, addresses: 1 });
-  assert.equal(count(dataDir, 'fold_pending'), 0);
+  assert.equal(listed(dataDir), 0);
 });
 
 test('two writers on one file (an import beside run): each event is folded once, by whichever gets to it first', async (t) => {
@@ -142,9 +152,34 @@ test('two writers on one file (an import beside run): each event is folded once,
   await Promise.all(events.slice(0, 200).map((e) => run.record(e))); // committed, listed, not folded
   // A second writer opens: it folds what is listed (it cannot tell run's waiting events from a crash's).
   const importer = openSqliteStore({ dataDir, foldIntervalMs: 60_000 });
-  assert.equal(count(dataDir, 'fold_pending'), 0);
+  assert.equal(listed(dataDir), 0);
   await Promise.all(events.slice(200).map((e) => importer.record(e)));
   await importer.close();
   await run.close(); // folds its own waiting events: those already folded are skipped
+  assert.deepEqual(derivedState(dataDir), derivedState(reference));
+});
+
+test('a store whose events were listed one by one (schema 5) lists them by commit, and folds them', async (t) => {
+  const events = someEvents();
+  const reference = tempDir(t);
+  const alone = openSqliteStore({ dataDir: reference });
+  await Promise.all(events.map((e) => alone.record(e)));
+  await alone.close();
+
+  const dataDir = tempDir(t);
+  await openSqliteStore({ dataDir }).close();
+  const db = new Database(storeFile({ dataDir }));
+  // What a crash under schema 5 left: events stored and listed, none folded.
+  db.exec('DROP TABLE fold_batches; CREATE TABLE fold_pending (id TEXT PRIMARY KEY) STRICT, WITHOUT ROWID; PRAGMA user_version = 5');
+  const insert = db.prepare('INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)');
+  const note = db.prepare('INSERT INTO fold_pending VALUES (?)');
+  for (const e of events) {
+    insert.run(e.id, e.time, e.sensor, e.src_ip, e.src_port, e.dst_ip, e.dst_port, e.session, e.attempt, e.username, e.password, JSON.stringify(e.client));
+    note.run(e.id);
+  }
+  db.close();
+
+  await openSqliteStore({ dataDir }).close();
+  assert.equal(listed(dataDir), 0);
   assert.deepEqual(derivedState(dataDir), derivedState(reference));
 });

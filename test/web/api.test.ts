@@ -172,7 +172,7 @@ test('the rollups built by the schema step from stored events equal those kept o
   const older = openSqliteStore({ dataDir: dir });
   await older.close();
   const db = new Database(storeFile({ dataDir: dir }));
-  db.exec('DROP TABLE stats_address_events; DROP TABLE stats_hourly; DROP TABLE stats_daily; DROP TABLE stats_hour_ips; DROP TABLE stats_day_ips; DROP TABLE stats_addresses; DROP TABLE stats_top; DROP TABLE stats_sensors; DROP TABLE fold_pending');
+  db.exec('DROP TABLE stats_address_events; DROP TABLE stats_hourly; DROP TABLE stats_daily; DROP TABLE stats_hour_ips; DROP TABLE stats_day_ips; DROP TABLE stats_addresses; DROP TABLE stats_top; DROP TABLE stats_sensors; DROP TABLE fold_batches');
   db.pragma(`user_version = ${migrations.findIndex((m) => m.name === 'dashboard rollups')}`);
   const insert = db.prepare('INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)');
   for (const e of events) insert.run(e.id, e.time, e.sensor, e.src_ip, e.src_port, e.dst_ip, e.dst_port, e.session, e.attempt, e.username, e.password, JSON.stringify(e.client));
