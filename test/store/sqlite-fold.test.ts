@@ -61,6 +61,15 @@ function someEvents(): LoginEvent[] {
   );
 }
 
+/** A store that recorded `events` by itself, in batches of 50, folding as usual: what the others must match. */
+async function recordedAlone(t: Parameters<typeof tempDir>[0], events: readonly LoginEvent[]): Promise<string> {
+  const dataDir = tempDir(t);
+  const store = openSqliteStore({ dataDir });
+  for (let i = 0; i < events.length; i += 50) await Promise.all(events.slice(i, i + 50).map((e) => store.record(e)));
+  await store.close();
+  return dataDir;
+}
+
 test('events are folded after their commit; readers in the writer process see them at once', async (t) => {
   const dataDir = tempDir(t);
   const store = openSqliteStore({ dataDir, foldIntervalMs: 60_000 });
@@ -91,10 +100,7 @@ test('without a reader, the fold comes by itself (every 250 ms)', async (t) => {
 
 test('events a killed writer left unfolded are folded at the next opening, exactly as if never interrupted', async (t) => {
   const events = someEvents();
-  const reference = tempDir(t);
-  const store = openSqliteStore({ dataDir: reference });
-  for (let i = 0; i < events.length; i += 50) await Promise.all(events.slice(i, i + 50).map((e) => store.record(e)));
-  await store.close();
+  const reference = await recordedAlone(t, events);
 
   const dataDir = tempDir(t);
   const input = join(dataDir, '..', `${dataDir.split('/').pop()}-events.json`);
@@ -141,10 +147,7 @@ test('a fold that fails is reported and tried again; nothing is lost', async (t)
 
 test('two writers on one file (an import beside run): each event is folded once, by whichever gets to it first', async (t) => {
   const events = someEvents();
-  const reference = tempDir(t);
-  const alone = openSqliteStore({ dataDir: reference });
-  await Promise.all(events.map((e) => alone.record(e)));
-  await alone.close();
+  const reference = await recordedAlone(t, events);
 
   const dataDir = tempDir(t);
   const run = openSqliteStore({ dataDir, foldIntervalMs: 60_000 });
@@ -161,10 +164,7 @@ test('two writers on one file (an import beside run): each event is folded once,
 
 test('a store whose events were listed one by one (schema 5) lists them by commit, and folds them', async (t) => {
   const events = someEvents();
-  const reference = tempDir(t);
-  const alone = openSqliteStore({ dataDir: reference });
-  await Promise.all(events.map((e) => alone.record(e)));
-  await alone.close();
+  const reference = await recordedAlone(t, events);
 
   const dataDir = tempDir(t);
   await openSqliteStore({ dataDir }).close();
