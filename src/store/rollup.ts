@@ -39,19 +39,22 @@ export interface Rollup {
 
 /** Everything but the addresses' novelty, which only the store knows: see countAddresses. */
 export function rollUp(events: readonly RollupEvent[]): Rollup {
-  const hourIps = new Map<string, [number, string, number]>();
-  const dayIps = new Map<string, [number, string, number]>();
+  const hourIps = new BucketTally();
+  const dayIps = new BucketTally();
   const top = new TopCounts();
+  // An address's events come together (a connection's attempts): parse its text once.
+  const canonical = new Map<string, string>();
   const r: Rollup = { hours: new Map(), days: new Map(), hourIps: [], dayIps: [], ips: new Map(), top: [], sensors: new Map(), addressEvents: [] };
   const count = (kind: TopKind, day: number, value: Buffer) => top.add(kind, day, value, 1);
   for (const e of events) {
-    const ip = canonicalAddress(e.src_ip) ?? e.src_ip;
+    let ip = canonical.get(e.src_ip);
+    if (ip === undefined) canonical.set(e.src_ip, (ip = canonicalAddress(e.src_ip) ?? e.src_ip));
     const hour = Math.floor(e.time / HOUR_MS);
     const day = Math.floor(e.time / DAY_MS);
     bucket(r.hours, hour)[0]++;
     bucket(r.days, day)[0]++;
-    tally(hourIps, `${hour} ${ip}`, hour, ip);
-    tally(dayIps, `${day} ${ip}`, day, ip);
+    hourIps.add(hour, ip);
+    dayIps.add(day, ip);
     r.addressEvents.push([hour, ip, e.sensor, e.id]);
     const a = r.ips.get(ip);
     if (a) {
@@ -73,26 +76,57 @@ export function rollUp(events: readonly RollupEvent[]): Rollup {
     // Fingerprints count connections, not attempts: once, with the first credential.
     if (e.attempt === 1) for (const [kind, value] of fingerprints(e.client)) count(kind, day, value);
   }
-  r.hourIps = [...hourIps.values()];
-  r.dayIps = [...dayIps.values()];
+  r.hourIps = hourIps.rows();
+  r.dayIps = dayIps.rows();
   r.top = top.rows();
   return r;
 }
 
+// The counters below key their maps by number first, then by one string, not
+// by a string made per event from both: building and hashing those strings
+// was most of the cost of a rollup.
+
+/** Attempts per (hour or day, canonical address). */
+class BucketTally {
+  readonly #buckets = new Map<number, Map<string, [number, string, number]>>();
+
+  add(b: number, ip: string): void {
+    let inBucket = this.#buckets.get(b);
+    if (!inBucket) this.#buckets.set(b, (inBucket = new Map()));
+    const v = inBucket.get(ip);
+    if (v) v[2]++;
+    else inBucket.set(ip, [b, ip, 1]);
+  }
+
+  /** [bucket, address, attempts], one per distinct pair. */
+  rows(): Array<[number, string, number]> {
+    const out: Array<[number, string, number]> = [];
+    for (const inBucket of this.#buckets.values()) for (const v of inBucket.values()) out.push(v);
+    return out;
+  }
+}
+
 /** Counts per top-list key (kind, day, value bytes), as stats_top holds them. */
 export class TopCounts {
-  readonly #counts = new Map<string, [number, number, Buffer, number]>();
+  /** By list (kind and day), then by value (its bytes as latin1 text: one character per byte). */
+  readonly #lists = new Map<number, Map<string, [number, number, Buffer, number]>>();
 
   add(kind: TopKind, day: number, value: Buffer, n: number): void {
-    const key = `${KIND_CODES[kind]} ${day} ${value.toString('latin1')}`;
-    const v = this.#counts.get(key);
+    const code = KIND_CODES[kind];
+    const list = day * 8 + code; // codes are 1 to 5
+    let counts = this.#lists.get(list);
+    if (!counts) this.#lists.set(list, (counts = new Map()));
+    const key = value.toString('latin1');
+    const v = counts.get(key);
     if (v) v[3] += n;
-    else this.#counts.set(key, [KIND_CODES[kind], day, value, n]);
+    else counts.set(key, [code, day, value, n]);
   }
 
   /** [kind code, day, value, count], one per distinct key. */
   rows(): Array<[number, number, Buffer, number]> {
-    return [...this.#counts.values()];
+    const out: Array<[number, number, Buffer, number]> = [];
+    for (const counts of this.#lists.values()) for (const v of counts.values()) out.push(v);
+    return out;
   }
 }
 
@@ -186,12 +220,6 @@ function bucket(map: Map<number, BucketCounts>, k: number): BucketCounts {
   let v = map.get(k);
   if (!v) map.set(k, (v = [0, 0, 0]));
   return v;
-}
-
-function tally(map: Map<string, [number, string, number]>, key: string, b: number, ip: string): void {
-  const v = map.get(key);
-  if (v) v[2]++;
-  else map.set(key, [b, ip, 1]);
 }
 
 /** The first TOP_VALUE_MAX bytes, as a view (events are never changed, so nothing is copied). */
