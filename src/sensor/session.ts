@@ -123,6 +123,8 @@ const NOTHING = new Uint8Array(0);
 
 export class LoginSession implements TelnetEvents, OptionCallbacks {
   readonly client: ClientInfo = emptyClientInfo();
+  /** A copy of `client` as it is now, shared by the credentials sent until it changes (its store encodes it once). */
+  private snapshot: ClientInfo | undefined;
   private phase = Phase.Opening;
   private readonly script: Script;
   private readonly parser: TelnetParser;
@@ -214,11 +216,13 @@ export class LoginSession implements TelnetEvents, OptionCallbacks {
   }
 
   negotiation(verb: number, option: number): void {
+    this.snapshot = undefined;
     if (this.client.options.length < MAX_RECORDED_OPTIONS) this.client.options.push(negotiationName(verb, option));
     this.options.receive(verb, option);
   }
 
   subnegotiation(option: number, data: Uint8Array): void {
+    this.snapshot = undefined;
     if (option === Option.NAWS && data.length >= 4) {
       this.client.naws = { width: (data[0]! << 8) | data[1]!, height: (data[2]! << 8) | data[3]! };
     } else if (option === Option.TTYPE && data[0] === 0 && this.client.ttypes.length < MAX_TTYPES) {
@@ -279,7 +283,7 @@ export class LoginSession implements TelnetEvents, OptionCallbacks {
       attempt: ++this.attempts,
       username: this.username,
       password: this.takeLine(),
-      client: { ...this.client, options: [...this.client.options], ttypes: [...this.client.ttypes], env: { ...this.client.env } },
+      client: (this.snapshot ??= { ...this.client, options: [...this.client.options], ttypes: [...this.client.ttypes], env: { ...this.client.env } }),
     };
     const delayMs = pick(this.persona.failureDelayMs);
     const committed = this.hooks.submit(credential);

@@ -40,6 +40,15 @@ const COMMIT_INTERVAL_MS = 10;
 
 const PAGE = 1000; // rows per query while streaming `events`
 
+// A connection's attempts share one ClientInfo until the client reveals more
+// (src/sensor/session.ts): its JSON is made once for all of them.
+const clientJsonOf = new WeakMap<LoginEvent['client'], string>();
+function clientJson(client: LoginEvent['client']): string {
+  let json = clientJsonOf.get(client);
+  if (json === undefined) clientJsonOf.set(client, (json = JSON.stringify(client)));
+  return json;
+}
+
 export function storeFile(location: SqliteLocation): string {
   return 'file' in location ? location.file : join(location.dataDir, STORE_FILE);
 }
@@ -180,7 +189,7 @@ export class SqliteStore implements Store, FeedSource {
       try {
         const { changes } = insert.run(
           e.id, e.time, e.sensor, e.src_ip, e.src_port, e.dst_ip, e.dst_port, e.session, e.attempt,
-          e.username, e.password, JSON.stringify(e.client),
+          e.username, e.password, clientJson(e.client),
         );
         if (changes > 0) inserted.push(e);
       } catch (err) {

@@ -161,6 +161,21 @@ test('records option answers in order, window size, terminal type and environmen
   });
 });
 
+test("each credential carries what the client had revealed by then; later revelations do not change it", async () => {
+  const h = harness();
+  h.session.start();
+  mock.timers.tick(30);
+  h.send('u1\r\np1\r\n');
+  await settle();
+  h.send('u2\r\np2\r\n');
+  await settle();
+  h.send([0xff, 0xfb, 24, 0xff, 0xfa, 24, 0, ...Buffer.from('VT100'), 0xff, 0xf0]); // WILL TTYPE, SB TTYPE IS VT100
+  h.send('u3\r\np3\r\n');
+  await settle();
+  assert.deepEqual(h.credentials.map((c) => [...c.client.ttypes]), [[], [], ['VT100']]);
+  assert.deepEqual(h.credentials.map((c) => c.client.options), [[], [], ['WILL TTYPE']]);
+});
+
 test('input typed before the prompt is kept and read once the prompt is up', async () => {
   const h = harness();
   h.session.start();
