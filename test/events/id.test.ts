@@ -19,3 +19,8 @@ test('ids are unique and sort in creation order, also many in one millisecond an
   assert.deepEqual([...ids].sort(), ids);
   assert.ok(ids.every((id) => UUIDV7.test(id)));
 });
+
+test('the last 62 bits are random', () => {
+  const tails = new Set(Array.from({ length: 1000 }, () => uuidv7().slice(19)));
+  assert.equal(tails.size, 1000);
+});
