@@ -25,7 +25,8 @@ import { COLUMNS, rowToEvent, type Row } from './sqlite-rows.ts';
  */
 export const FOLD_BATCHES_SQL = `
   CREATE TABLE fold_batches (batch INTEGER PRIMARY KEY AUTOINCREMENT, ids TEXT NOT NULL) STRICT; -- ids: a JSON array
-  INSERT INTO fold_batches (ids) SELECT json_group_array(id) FROM fold_pending HAVING count(*) > 0;
+  INSERT INTO fold_batches (ids) -- what a crash left listed, in batches of 512 as a commit makes them
+    SELECT json_group_array(id) FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / 512 AS n FROM fold_pending) GROUP BY n;
   DROP TABLE fold_pending;
 `;
 

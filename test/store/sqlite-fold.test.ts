@@ -163,7 +163,7 @@ test('two writers on one file (an import beside run): each event is folded once,
 });
 
 test('a store whose events were listed one by one (schema 5) lists them by commit, and folds them', async (t) => {
-  const events = someEvents();
+  const events = [...someEvents(), ...someEvents()]; // more than one batch of 512
   const reference = await recordedAlone(t, events);
 
   const dataDir = tempDir(t);
