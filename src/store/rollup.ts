@@ -42,13 +42,10 @@ export function rollUp(events: readonly RollupEvent[]): Rollup {
   const hourIps = new BucketTally();
   const dayIps = new BucketTally();
   const top = new TopCounts();
-  // An address's events come together (a connection's attempts): parse its text once.
-  const canonical = new Map<string, string>();
   const r: Rollup = { hours: new Map(), days: new Map(), hourIps: [], dayIps: [], ips: new Map(), top: [], sensors: new Map(), addressEvents: [] };
   const count = (kind: TopKind, day: number, value: Buffer) => top.add(kind, day, value, 1);
   for (const e of events) {
-    let ip = canonical.get(e.src_ip);
-    if (ip === undefined) canonical.set(e.src_ip, (ip = canonicalAddress(e.src_ip) ?? e.src_ip));
+    const ip = canonicalAddress(e.src_ip) ?? e.src_ip;
     const hour = Math.floor(e.time / HOUR_MS);
     const day = Math.floor(e.time / DAY_MS);
     bucket(r.hours, hour)[0]++;
