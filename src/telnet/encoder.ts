@@ -15,9 +15,16 @@ export function escapeData(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+// Every connection sends and answers a few of these: made once each, shared
+// (read only; the session copies what it sends into one buffer per write).
+const negotiations = new Map<number, Uint8Array>();
+
 /** IAC verb option. */
 export function negotiation(verb: number, option: number): Uint8Array {
-  return Uint8Array.of(IAC, verb, option);
+  const key = (verb << 8) | option;
+  let bytes = negotiations.get(key);
+  if (!bytes) negotiations.set(key, (bytes = Uint8Array.of(IAC, verb, option)));
+  return bytes;
 }
 
 /** IAC SB option data IAC SE, with IAC in data doubled. */

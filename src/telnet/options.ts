@@ -52,7 +52,6 @@ export class OptionTable {
 
   /** Ask for an option: we offer to perform it (us, WILL) or ask the client to (him, DO). */
   request(side: Side, option: number, enable: boolean): void {
-    const [yesVerb, noVerb] = side === 'us' ? [WILL, WONT] : [DO, DONT];
     const q = this.get(side, option);
     const state = q & 3;
     const queued = (q & OPPOSITE) !== 0;
@@ -60,7 +59,7 @@ export class OptionTable {
     if (state === want) return;
     if (state === NO || state === YES) {
       this.set(side, option, enable ? WANTYES : WANTNO);
-      this.cb.send(enable ? yesVerb : noVerb, option);
+      this.cb.send(verbFor(side, enable), option);
     } else if ((state === WANTYES) !== enable) {
       // Negotiating the other way: queue the reversal, once.
       if (!queued) this.set(side, option, state | OPPOSITE);
@@ -72,61 +71,52 @@ export class OptionTable {
   /** Handle a received WILL/WONT/DO/DONT. */
   receive(verb: number, option: number): void {
     const side: Side = verb === DO || verb === DONT ? 'us' : 'him';
-    const [yesVerb, noVerb] = side === 'us' ? [WILL, WONT] : [DO, DONT];
     const positive = verb === WILL || verb === DO;
     const q = this.get(side, option);
     const state = q & 3;
     const queued = (q & OPPOSITE) !== 0;
-    const set = (next: number, enabledNow?: boolean) => {
-      this.set(side, option, next);
-      if (enabledNow !== undefined) this.cb.changed(side, option, enabledNow);
-    };
-
     if (positive) {
       switch (state) {
         case NO:
-          if (this.policy[side].has(option)) {
-            this.cb.send(yesVerb, option);
-            set(YES, true);
-          } else {
-            this.cb.send(noVerb, option);
-          }
-          return;
+          if (!this.policy[side].has(option)) return this.cb.send(verbFor(side, false), option);
+          this.cb.send(verbFor(side, true), option);
+          return this.agree(side, option, YES, true);
         case YES:
           return;
         case WANTNO:
           // An answer of "yes" to our "no": take it as the client's choice.
-          set(queued ? YES : NO, queued ? true : undefined);
-          return;
+          return queued ? this.agree(side, option, YES, true) : this.set(side, option, NO);
         case WANTYES:
-          if (queued) {
-            set(WANTNO, true);
-            this.cb.send(noVerb, option);
-          } else {
-            set(YES, true);
-          }
-          return;
+          if (!queued) return this.agree(side, option, YES, true);
+          this.agree(side, option, WANTNO, true);
+          return this.cb.send(verbFor(side, false), option);
       }
     } else {
       switch (state) {
         case NO:
           return;
         case YES:
-          set(NO, false);
-          this.cb.send(noVerb, option);
-          return;
+          this.agree(side, option, NO, false);
+          return this.cb.send(verbFor(side, false), option);
         case WANTNO:
-          if (queued) {
-            set(WANTYES, false);
-            this.cb.send(yesVerb, option);
-          } else {
-            set(NO, false);
-          }
-          return;
+          if (!queued) return this.agree(side, option, NO, false);
+          this.agree(side, option, WANTYES, false);
+          return this.cb.send(verbFor(side, true), option);
         case WANTYES:
-          set(NO); // refused
-          return;
+          return this.set(side, option, NO); // refused
       }
     }
   }
+
+  /** A new state that changes whether the option is on. */
+  private agree(side: Side, option: number, next: number, enabled: boolean): void {
+    this.set(side, option, next);
+    this.cb.changed(side, option, enabled);
+  }
+}
+
+/** WILL/WONT for our side, DO/DONT for the client's. */
+function verbFor(side: Side, enable: boolean): number {
+  if (side === 'us') return enable ? WILL : WONT;
+  return enable ? DO : DONT;
 }

@@ -57,6 +57,28 @@ test('a client switching an enabled option off is acknowledged once', () => {
   assert.deepEqual(sent, ['DO NAWS', 'DONT NAWS']);
 });
 
+test('a reversal asked for during a negotiation is queued, then sent once the answer comes (RFC 1143)', () => {
+  // Off while asking for on: the client's WILL is taken, then switched off.
+  const a = table();
+  a.t.request('him', Option.NAWS, true);
+  a.t.request('him', Option.NAWS, false);
+  a.t.receive(WILL, Option.NAWS);
+  a.t.receive(WONT, Option.NAWS);
+  assert.deepEqual(a.sent, ['DO NAWS', 'DONT NAWS']);
+  assert.deepEqual(a.changes, ['him 31 true', 'him 31 false']);
+  assert.ok(!a.t.enabled('him', Option.NAWS));
+  // On while asking for off: the client's WONT is taken, then asked back on.
+  const b = table();
+  b.t.receive(WILL, Option.NAWS);
+  b.t.request('him', Option.NAWS, false);
+  b.t.request('him', Option.NAWS, true);
+  b.t.receive(WONT, Option.NAWS);
+  b.t.receive(WILL, Option.NAWS);
+  assert.deepEqual(b.sent, ['DO NAWS', 'DONT NAWS', 'DO NAWS']);
+  assert.deepEqual(b.changes, ['him 31 true', 'him 31 false', 'him 31 true']);
+  assert.ok(b.t.enabled('him', Option.NAWS));
+});
+
 test('property: any negotiation sequence sends at most one reply per received command', () => {
   const verb = fc.constantFrom(WILL, WONT, DO, DONT);
   const option = fc.constantFrom(Option.ECHO, Option.SGA, Option.NAWS, Option.LINEMODE, 200);
