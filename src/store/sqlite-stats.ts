@@ -85,10 +85,21 @@ export class SqliteStatsTables {
     const r = rollUp(events);
     // RETURNING the new total: it equals what was added exactly when the pair is new.
     const newHours: number[] = [];
-    for (const [hour, ip, n] of r.hourIps) if (this.#hourIp.get(hour, ip, n) === n) newHours.push(hour);
+    // Addresses new to the hour of their first event in the batch: only these can be new to the store.
+    const newToFirstHour = new Set<string>();
+    for (const [hour, ip, n] of r.hourIps) {
+      if (this.#hourIp.get(hour, ip, n) !== n) continue;
+      newHours.push(hour);
+      if (hour === Math.floor(r.ips.get(ip)![0] / HOUR_MS)) newToFirstHour.add(ip);
+    }
     const newDays: number[] = [];
     for (const [day, ip, n] of r.dayIps) if (this.#dayIp.get(day, ip, n) === n) newDays.push(day);
-    countAddresses(r, newHours, newDays, (ip) => this.#addressFirst.get(ip) as number | undefined);
+    // The store already had an event of any other address in the hour of its
+    // first one here: its first event is then in that hour or earlier, and
+    // wherever in that hour, its novelty stays in the same hour and day. Not
+    // looking it up (as if known earlier) changes no count and saves a read
+    // per address and fold.
+    countAddresses(r, newHours, newDays, (ip) => (newToFirstHour.has(ip) ? (this.#addressFirst.get(ip) as number | undefined) : -Infinity));
     for (const [ip, [first, last, n]] of r.ips) this.#address.run(ip, first, last, n);
     for (const [hour, [a, d, f]] of r.hours) this.#hourly.run(hour, a, d, f);
     for (const [day, [a, d, f]] of r.days) this.#daily.run(day, a, d, f);
