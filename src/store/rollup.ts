@@ -30,7 +30,7 @@ export interface Rollup {
   /** Canonical address -> [first, last, attempts]. */
   ips: Map<string, [number, number, number]>;
   /** [kind code, day, value bytes, count], one per distinct key. */
-  top: Array<[number, number, Buffer, number]>;
+  top: Array<[number, number, Uint8Array, number]>;
   /** Sensor -> [attempts, first, last]. */
   sensors: Map<string, [number, number, number]>;
   /** [hour, canonical address, sensor, event id] of every event. */
@@ -43,7 +43,7 @@ export function rollUp(events: readonly RollupEvent[]): Rollup {
   const dayIps = new BucketTally();
   const top = new TopCounts();
   const r: Rollup = { hours: new Map(), days: new Map(), hourIps: [], dayIps: [], ips: new Map(), top: [], sensors: new Map(), addressEvents: [] };
-  const count = (kind: TopKind, day: number, value: Buffer) => top.add(kind, day, value, 1);
+  const count = (kind: TopKind, day: number, value: Uint8Array) => top.add(kind, day, value, 1);
   for (const e of events) {
     const ip = canonicalAddress(e.src_ip) ?? e.src_ip;
     const hour = Math.floor(e.time / HOUR_MS);
@@ -106,22 +106,22 @@ class BucketTally {
 /** Counts per top-list key (kind, day, value bytes), as stats_top holds them. */
 export class TopCounts {
   /** By list (kind and day), then by value (its bytes as latin1 text: one character per byte). */
-  readonly #lists = new Map<number, Map<string, [number, number, Buffer, number]>>();
+  readonly #lists = new Map<number, Map<string, [number, number, Uint8Array, number]>>();
 
-  add(kind: TopKind, day: number, value: Buffer, n: number): void {
+  add(kind: TopKind, day: number, value: Uint8Array, n: number): void {
     const code = KIND_CODES[kind];
     const list = day * 8 + code; // codes are 1 to 5
     let counts = this.#lists.get(list);
     if (!counts) this.#lists.set(list, (counts = new Map()));
-    const key = value.toString('latin1');
+    const key = latin1(value);
     const v = counts.get(key);
     if (v) v[3] += n;
     else counts.set(key, [code, day, value, n]);
   }
 
   /** [kind code, day, value, count], one per distinct key. */
-  rows(): Array<[number, number, Buffer, number]> {
-    const out: Array<[number, number, Buffer, number]> = [];
+  rows(): Array<[number, number, Uint8Array, number]> {
+    const out: Array<[number, number, Uint8Array, number]> = [];
     for (const counts of this.#lists.values()) for (const v of counts.values()) out.push(v);
     return out;
   }
@@ -203,8 +203,12 @@ export function sensorRecords(sightings: Iterable<readonly [string, readonly str
 }
 
 /** A pair as stored in a top list: u8 user name length, user name, password (both already cut). */
-export function encodePair(user: Buffer, pass: Buffer): Buffer {
-  return Buffer.concat([Buffer.of(user.length), user, pass]);
+export function encodePair(user: Uint8Array, pass: Uint8Array): Uint8Array {
+  const pair = new Uint8Array(1 + user.length + pass.length);
+  pair[0] = user.length;
+  pair.set(user, 1);
+  pair.set(pass, 1 + user.length);
+  return pair;
 }
 
 /** The user name and password of a stored pair. */
@@ -219,7 +223,14 @@ function bucket(map: Map<number, BucketCounts>, k: number): BucketCounts {
   return v;
 }
 
-/** The first TOP_VALUE_MAX bytes, as a view (events are never changed, so nothing is copied). */
-function cut(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, TOP_VALUE_MAX));
+/** The first TOP_VALUE_MAX bytes: the value itself or a view (events are never changed, so nothing is copied). */
+function cut<T extends Uint8Array>(bytes: T): T {
+  return bytes.length <= TOP_VALUE_MAX ? bytes : (bytes.subarray(0, TOP_VALUE_MAX) as T);
+}
+
+/** The bytes as text, a character per byte: a key that tells values apart exactly (cheaper than Buffer#toString for short values). */
+function latin1(bytes: Uint8Array): string {
+  let text = '';
+  for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]!);
+  return text;
 }
