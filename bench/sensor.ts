@@ -78,6 +78,8 @@ interface LoginRun {
   io: IoCounters;
   peakRss: number;
   shed: number;
+  /** The store's time per event, from its /metrics: commits and folds into the derived tables (sensors only). */
+  store?: { commitMs: number; foldMs: number };
   /** What the store holds for this run (sensors only). */
   recorded?: PhaseCount;
 }
@@ -117,9 +119,16 @@ async function loginRun(server: ServerUnderTest, name: string, attempts: number,
   server.assertAlive();
   const after = await server.metrics();
   const shed = (after.telnetlogin_connections_shed_total ?? 0) - (before.telnetlogin_connections_shed_total ?? 0);
+  const delta = (name: string) => (after[name] ?? NaN) - (before[name] ?? NaN);
+  const store = server.httpUrl
+    ? {
+        commitMs: (delta('telnetlogin_store_commit_seconds_sum') * 1000) / delta('telnetlogin_store_committed_events_total'),
+        foldMs: (delta('telnetlogin_store_fold_seconds_sum') * 1000) / delta('telnetlogin_store_folded_events_total'),
+      }
+    : undefined;
   return {
     server: name, attempts, concurrency, client, phase: { replied: client.replied, since, from, to },
-    serverCpuMs, clientCpuMs, otherCpuMs, io, peakRss, shed,
+    serverCpuMs, clientCpuMs, otherCpuMs, io, peakRss, shed, store,
   };
 }
 
@@ -213,7 +222,7 @@ function report(started: number, load0: number, logins: LoginRun[], baseline: st
   for (const name of serverNames) out.push(`  ${name}: ${SERVERS[name]!.label}`);
   out.push('');
   out.push(table(
-    ['server', 'attempts', 'conc', 'attempts/s', 'p50 ms', 'p99 ms', 'srv CPU%', 'CPU ms/att', 'syscalls/att r+w', 'recorded', 'dropped', 'shed', 'peak RSS MB', 'client CPU%', 'other CPU%',
+    ['server', 'attempts', 'conc', 'attempts/s', 'p50 ms', 'p99 ms', 'srv CPU%', 'CPU ms/att', 'store ms/att c+f', 'syscalls/att r+w', 'recorded', 'dropped', 'shed', 'peak RSS MB', 'client CPU%', 'other CPU%',
       ...(REPEAT > 1 ? ['CPU ms/att, all runs'] : [])],
     medianRuns(logins).map(({ run: r, all }) => {
       const lat = latencies(r);
@@ -221,7 +230,8 @@ function report(started: number, load0: number, logins: LoginRun[], baseline: st
       return [
         r.server, r.attempts === 1 ? '1/conn (Mirai)' : `${r.attempts}/conn (brute)`, String(r.concurrency),
         fixed(perSecond(r), 0), fixed(percentile(lat, 50), 2), fixed(percentile(lat, 99), 2),
-        fixed(cpuPercent(r), 0), fixed(cpuPerAttempt(r), 3), `${fixed(r.io.readCalls / n, 1)}+${fixed(r.io.writeCalls / n, 1)}`,
+        fixed(cpuPercent(r), 0), fixed(cpuPerAttempt(r), 3), r.store ? `${fixed(r.store.commitMs, 3)}+${fixed(r.store.foldMs, 3)}` : '-',
+        `${fixed(r.io.readCalls / n, 1)}+${fixed(r.io.writeCalls / n, 1)}`,
         recordedText(r),
         String(r.client.closedEarly + r.client.stalled), String(r.shed), mb(r.peakRss), fixed((r.clientCpuMs / r.client.windowMs) * 100, 0),
         fixed((r.otherCpuMs / r.client.windowMs) * 100, 0),
@@ -230,6 +240,7 @@ function report(started: number, load0: number, logins: LoginRun[], baseline: st
     }),
   ));
   out.push('  CPU ms/att = server CPU in the window / attempts in the window (sensors: events stored with a time in it); srv CPU% of one core');
+  out.push('  store ms/att c+f = the store\'s time per event in its commits + in its folds into the feed summaries and rollups (its /metrics, whole run)');
   out.push('  syscalls/att = the server\'s read-like + write-like system calls (/proc/PID/io) per attempt; dropped = connections ended or');
   out.push('  stalled before their last verdict; shed = connections the sensor refused (limits); client CPU% = this benchmark process;');
   out.push(`  other CPU% = the rest of the machine (${cpus().length} CPUs = ${cpus().length * 100}%): other work running at the same time makes the figures noisy`);

@@ -42,7 +42,7 @@ async function run(flags: RunFlags): Promise<void> {
   const metrics = createMetrics(() => sensor.counters);
   const store = openSqliteStore({
     dataDir: config.dataDir,
-    onCommit: addStoreMetrics(metrics),
+    ...addStoreMetrics(metrics),
     onFoldError: (err) => log.error({ err }, 'folding events into the feed summaries and rollups failed; retrying'),
   });
   // Addresses the sensor listens on by name are its own: the feed never lists them.

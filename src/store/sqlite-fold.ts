@@ -37,6 +37,15 @@ export const FOLD_MAX_PENDING = 20_000;
 /** Folds events into derived tables; runs inside the fold's transaction. */
 export type FoldTarget = (events: readonly LoginEvent[]) => void;
 
+export interface FoldOptions {
+  /** Told when a fold failed (its events stay listed and are folded later). */
+  onError: (err: Error) => void;
+  /** Told how long each fold took (ms) and how many events it folded in. */
+  onFold?: (ms: number, events: number) => void;
+  /** How long recorded events wait before being folded (default FOLD_INTERVAL_MS). */
+  intervalMs?: number;
+}
+
 /** The events one commit stored, and their row in fold_batches. */
 interface Batch {
   batch: number;
@@ -47,6 +56,7 @@ export class DeferredFold {
   readonly #db: Database.Database;
   readonly #target: FoldTarget;
   readonly #onError: (err: Error) => void;
+  readonly #onFold: FoldOptions['onFold'];
   readonly #intervalMs: number;
   readonly #note: Database.Statement<[string]>;
   /** Folds the batches still listed (taking them off the list), in one transaction. */
@@ -57,11 +67,12 @@ export class DeferredFold {
   /** After a failed fold, the next try waits for the timer even when many events wait. */
   #failing = false;
 
-  constructor(db: Database.Database, target: FoldTarget, onError: (err: Error) => void, intervalMs = FOLD_INTERVAL_MS) {
+  constructor(db: Database.Database, target: FoldTarget, options: FoldOptions) {
     this.#db = db;
-    this.#intervalMs = intervalMs;
+    this.#intervalMs = options.intervalMs ?? FOLD_INTERVAL_MS;
     this.#target = target;
-    this.#onError = onError;
+    this.#onError = options.onError;
+    this.#onFold = options.onFold;
     this.#note = db.prepare('INSERT INTO fold_batches (ids) VALUES (?)');
     const take = db.prepare<[number]>('DELETE FROM fold_batches WHERE batch = ?');
     const transaction = db.transaction((batches: readonly Batch[]) => {
@@ -105,7 +116,9 @@ export class DeferredFold {
     this.#timer = undefined;
     if (this.#pending.length === 0) return;
     try {
+      const started = performance.now();
       this.#transaction(this.#pending);
+      this.#onFold?.(performance.now() - started, this.#pendingEvents);
       this.#pending = [];
       this.#pendingEvents = 0;
       this.#failing = false;

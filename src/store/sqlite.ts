@@ -31,6 +31,8 @@ export interface SqliteStoreOptions {
   commitIntervalMs?: number;
   /** Told when folding stored events into the derived tables failed (they are folded later; default: a process warning). */
   onFoldError?: (err: Error) => void;
+  /** Told how long each fold into the derived tables took (ms) and how many events it folded in. */
+  onFold?: (ms: number, events: number) => void;
   /** How long recorded events wait before being folded into the derived tables (default FOLD_INTERVAL_MS). */
   foldIntervalMs?: number;
 }
@@ -128,8 +130,7 @@ export class SqliteStore implements Store, FeedSource {
           this.#feed.add(events);
           stats.add(events);
         },
-        options.onFoldError ?? ((err) => process.emitWarning(err)),
-        options.foldIntervalMs,
+        { onError: options.onFoldError ?? ((err) => process.emitWarning(err)), onFold: options.onFold, intervalMs: options.foldIntervalMs },
       );
     }
     // Ids are unique; recording an id that is already stored is a no-op, so

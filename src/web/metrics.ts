@@ -77,18 +77,32 @@ export function createCollectorMetrics(collector: () => CollectorStats & { pendi
   return registry;
 }
 
-/** The embedded store: how long commits take. Returns the hook to hand the store (SqliteStoreOptions.onCommit). */
-export function addStoreMetrics(registry: Registry): (ms: number, events: number) => void {
-  const latency = new Histogram({
+/** The embedded store: how long its commits and its folds take. Returns the hooks to hand the store (SqliteStoreOptions). */
+export function addStoreMetrics(registry: Registry): { onCommit(ms: number, events: number): void; onFold(ms: number, events: number): void } {
+  const buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+  const commits = new Histogram({
     name: 'telnetlogin_store_commit_seconds',
     help: 'Time to commit one batch of events (including its fsync)',
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    buckets,
     registers: [registry],
   });
-  const events = new Counter({ name: 'telnetlogin_store_committed_events_total', help: 'Events in committed batches', registers: [registry] });
-  return (ms, n) => {
-    latency.observe(ms / 1000);
-    events.inc(n);
+  const committed = new Counter({ name: 'telnetlogin_store_committed_events_total', help: 'Events in committed batches', registers: [registry] });
+  const folds = new Histogram({
+    name: 'telnetlogin_store_fold_seconds',
+    help: 'Time to fold one batch of stored events into the feed summaries and dashboard rollups',
+    buckets,
+    registers: [registry],
+  });
+  const folded = new Counter({ name: 'telnetlogin_store_folded_events_total', help: 'Events folded into the feed summaries and rollups', registers: [registry] });
+  return {
+    onCommit(ms, n) {
+      commits.observe(ms / 1000);
+      committed.inc(n);
+    },
+    onFold(ms, n) {
+      folds.observe(ms / 1000);
+      folded.inc(n);
+    },
   };
 }
 

@@ -156,6 +156,8 @@ test('the dashboard files carry the CSP and nosniff headers; /metrics has the st
   assert.doesNotMatch(html, /<script>|<style|\sstyle=|\son[a-z]+=/i, 'no inline script, style or handler');
   const metrics = (await app.inject({ url: '/metrics' })).body;
   assert.match(metrics, /^telnetlogin_store_commit_seconds_count [1-9]/m);
+  assert.match(metrics, /^telnetlogin_store_fold_seconds_count [1-9]/m);
+  assert.match(metrics, /^telnetlogin_store_folded_events_total 9$/m);
   assert.match(metrics, /^telnetlogin_sensor_attempts\{sensor="test-sensor"\} 9$/m);
 });
 

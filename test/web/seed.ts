@@ -60,7 +60,7 @@ export interface Seeded {
 
 export async function seededStore(t: TestContext, now = Date.now()): Promise<Seeded> {
   const metrics = new Registry();
-  const store = openSqliteStore({ dataDir: tempDir(t), onCommit: addStoreMetrics(metrics) });
+  const store = openSqliteStore({ dataDir: tempDir(t), ...addStoreMetrics(metrics) });
   t.after(() => store.close());
   const events = seedEvents(now);
   await Promise.all(events.map((e) => store.record(e)));
