@@ -78,31 +78,24 @@ export function createCollectorMetrics(collector: () => CollectorStats & { pendi
 }
 
 /** The embedded store: how long its commits and its folds take. Returns the hooks to hand the store (SqliteStoreOptions). */
-export function addStoreMetrics(registry: Registry): { onCommit(ms: number, events: number): void; onFold(ms: number, events: number): void } {
-  const buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
-  const commits = new Histogram({
-    name: 'telnetlogin_store_commit_seconds',
-    help: 'Time to commit one batch of events (including its fsync)',
-    buckets,
-    registers: [registry],
-  });
-  const committed = new Counter({ name: 'telnetlogin_store_committed_events_total', help: 'Events in committed batches', registers: [registry] });
-  const folds = new Histogram({
-    name: 'telnetlogin_store_fold_seconds',
-    help: 'Time to fold one batch of stored events into the feed summaries and dashboard rollups',
-    buckets,
-    registers: [registry],
-  });
-  const folded = new Counter({ name: 'telnetlogin_store_folded_events_total', help: 'Events folded into the feed summaries and rollups', registers: [registry] });
+export function addStoreMetrics(registry: Registry): { onCommit: BatchTimer; onFold: BatchTimer } {
   return {
-    onCommit(ms, n) {
-      commits.observe(ms / 1000);
-      committed.inc(n);
-    },
-    onFold(ms, n) {
-      folds.observe(ms / 1000);
-      folded.inc(n);
-    },
+    onCommit: batchTimer(registry, 'telnetlogin_store_commit_seconds', 'Time to commit one batch of events (including its fsync)',
+      'telnetlogin_store_committed_events_total', 'Events in committed batches'),
+    onFold: batchTimer(registry, 'telnetlogin_store_fold_seconds', 'Time to fold one batch of stored events into the feed summaries and dashboard rollups',
+      'telnetlogin_store_folded_events_total', 'Events folded into the feed summaries and rollups'),
+  };
+}
+
+type BatchTimer = (ms: number, events: number) => void;
+
+/** A histogram of how long batches take, and a counter of the events in them. */
+function batchTimer(registry: Registry, name: string, help: string, eventsName: string, eventsHelp: string): BatchTimer {
+  const seconds = new Histogram({ name, help, buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] });
+  const events = new Counter({ name: eventsName, help: eventsHelp, registers: [registry] });
+  return (ms, n) => {
+    seconds.observe(ms / 1000);
+    events.inc(n);
   };
 }
 
