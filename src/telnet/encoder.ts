@@ -15,8 +15,8 @@ export function escapeData(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
-// Every connection sends and answers a few of these: made once each, shared
-// (read only; the session copies what it sends into one buffer per write).
+// Every connection sends and answers a few of these: made once each and
+// shared (nothing writes into them; sockets and Buffer.concat only read them).
 const negotiations = new Map<number, Uint8Array>();
 
 /** IAC verb option. */
