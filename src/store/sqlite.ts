@@ -145,7 +145,7 @@ export class SqliteStore implements Store, FeedSource {
         try {
           const { errors, inserted, batch } = transaction(events);
           options.onCommit?.(performance.now() - started, events.length);
-          if (inserted.length > 0) this.#fold!.committed(batch, inserted);
+          if (batch !== undefined) this.#fold!.committed(batch, inserted);
           return errors;
         } catch (err) {
           const message = `${file}: ${events.length} events not committed: ${(err as Error).message}`;
@@ -180,7 +180,7 @@ export class SqliteStore implements Store, FeedSource {
   // Runs inside one IMMEDIATE transaction per batch. An event SQLite refuses
   // (a wrong type, say) only keeps itself out; an error that rolls back the
   // whole transaction (disk full, I/O), or a failing COMMIT, fails the batch.
-  readonly #insertBatch = (events: LoginEvent[]): { errors?: Array<Error | undefined>; inserted: LoginEvent[]; batch: number } => {
+  readonly #insertBatch = (events: LoginEvent[]): { errors?: Array<Error | undefined>; inserted: LoginEvent[]; batch?: number } => {
     const insert = this.#insert!;
     const fold = this.#fold!;
     let errors: Array<Error | undefined> | undefined;
@@ -202,7 +202,8 @@ export class SqliteStore implements Store, FeedSource {
         });
       }
     }
-    return { errors, inserted, batch: inserted.length > 0 ? fold.list(inserted) : 0 };
+    // The batch listing them for the fold; none when every event was already stored.
+    return { errors, inserted, batch: inserted.length > 0 ? fold.list(inserted) : undefined };
   };
 
   /** Records addresses this sensor knows are its own (never listed in the feed). */
