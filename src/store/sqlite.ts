@@ -37,7 +37,7 @@ export interface SqliteStoreOptions {
   foldIntervalMs?: number;
 }
 
-/** 10 ms: at most 100 fsyncs a second however busy the sensor is; an idle sensor commits at once. */
+/** 10 ms: at most 100 fsyncs a second however busy the sensor is; an idle sensor commits at once (and see commitSoon). */
 const COMMIT_INTERVAL_MS = 10;
 
 const PAGE = 1000; // rows per query while streaming `events`
@@ -175,6 +175,10 @@ export class SqliteStore implements Store, FeedSource {
     if (this.#closing) return Promise.reject(new TelnetloginError('TL_STORE_CLOSED', `${this.file} is closed`));
     if (!this.#insert) return Promise.reject(new TelnetloginError('TL_STORE_READONLY', `${this.file} is open read-only`));
     return this.#batcher.add(event);
+  }
+
+  commitSoon(): void {
+    this.#batcher.hurry();
   }
 
   // Runs inside one IMMEDIATE transaction per batch. An event SQLite refuses

@@ -3,6 +3,8 @@ import type { LoginEvent } from '../events/login-event.ts';
 /** Where the sensor's events go. `record` resolves once the event is durable. */
 export interface EventSink {
   record(event: LoginEvent): Promise<void>;
+  /** A hint: no other event will be recorded until the pending ones are durable, so commit them without waiting out the commit interval. */
+  commitSoon?(): void;
 }
 
 export interface EventQuery {

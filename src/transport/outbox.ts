@@ -179,6 +179,10 @@ export class Outbox implements EventSink {
     return this.#batcher.add({ id: event.id, time: event.time, payload: encodeEvent(event) });
   }
 
+  commitSoon(): void {
+    this.#batcher.hurry();
+  }
+
   /** Calls `listener` after each commit (the forwarder wakes up on it). */
   onCommit(listener: () => void): () => void {
     this.#listeners.add(listener);

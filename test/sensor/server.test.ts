@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { Sensor, normalizeAddress } from '../../src/sensor/server.ts';
+import { Sensor, normalizeAddress, type ListenAddress } from '../../src/sensor/server.ts';
 import { personaSchema } from '../../src/sensor/persona.ts';
 import type { LoginEvent } from '../../src/events/login-event.ts';
 
@@ -67,6 +67,43 @@ test('one listener on [::] serves IPv4 and IPv6 and records addresses and ports'
     ['::1', '::1', port, 'test'],
   ]);
   assert.ok(events.every((e) => e.src_port > 0 && e.session.length === 36));
+});
+
+test('when every open connection waits for its credential to be recorded, the sink is told to commit without waiting', async () => {
+  const pending: Array<() => void> = [];
+  let hints = 0;
+  const sensor = new Sensor({
+    sensorId: 'test',
+    listen: [{ host: '127.0.0.1', port: 0 }],
+    persona,
+    sink: { record: () => new Promise<void>((resolve) => pending.push(resolve)), commitSoon: () => void hints++ },
+  });
+  const [{ port }] = (await sensor.listen()) as [ListenAddress];
+  after(() => sensor.close());
+  const login = (sock: net.Socket, seen: () => string, user: string) => {
+    const iv = setInterval(() => {
+      if (!seen().includes('login: ')) return;
+      clearInterval(iv);
+      sock.write(`${user}\r\npass\r\n`);
+    }, 2);
+  };
+  const a = net.connect({ port, host: '127.0.0.1' });
+  const b = net.connect({ port, host: '127.0.0.1' });
+  let [seenA, seenB] = ['', ''];
+  a.on('data', (d) => (seenA += d.toString('latin1')));
+  b.on('data', (d) => (seenB += d.toString('latin1')));
+  await waitFor(() => seenB.includes('login: '));
+  login(a, () => seenA, 'first');
+  await waitFor(() => pending.length === 1);
+  assert.equal(hints, 0, 'another connection could still join the batch');
+  login(b, () => seenB, 'second');
+  await waitFor(() => pending.length === 2);
+  assert.equal(hints, 1, 'both wait: nobody else can join the batch');
+  for (const resolve of pending) resolve();
+  await waitFor(() => seenA.includes('Login incorrect') && seenB.includes('Login incorrect'));
+  assert.equal(sensor.counters.attempts, 2);
+  a.destroy();
+  b.destroy();
 });
 
 test('connections over the per-source limit are shed; other sources are still served', async () => {

@@ -120,3 +120,17 @@ test('minIntervalMs: an idle committer commits in the same turn; a busy one gath
   assert.deepEqual(batches, [[1], [2, 3, 4, 5]]);
   assert.ok(times[1]! - times[0]! >= 45, 'the second commit waited for the interval');
 });
+
+test('hurry(): a batch gathering items for the interval commits at the end of the turn instead', async () => {
+  const batches: number[][] = [];
+  const gc = new GroupCommit<number>((items) => void batches.push(items), { minIntervalMs: 60_000 });
+  gc.hurry(); // nothing gathering: nothing to do
+  await gc.add(1); // idle: committed at once
+  const gathering = [gc.add(2), gc.add(3)];
+  await new Promise(setImmediate);
+  assert.deepEqual(batches, [[1]], 'without hurry() the batch waits for the interval');
+  gc.hurry();
+  await new Promise(setImmediate);
+  assert.deepEqual(batches, [[1], [2, 3]], 'committed in the next turn');
+  await Promise.all(gathering);
+});
