@@ -5,7 +5,8 @@
 //     and the share of replied attempts found in the store, for one attempt
 //     per connection (Mirai) and three (brute-forcers), at several
 //     concurrencies, with the failure delay at 0; the same load against a
-//     bare Node.js server that only writes the prompts, for reference;
+//     bare Node.js server that only writes the prompts, for reference, and
+//     each sensor's CPU per attempt as a multiple of the reference's;
 //   - server RSS with many idle connections;
 //   - a concurrency-1 login client's rate and latency during a garbage flood.
 // Run: npm run bench:sensor. Environment (all optional):
@@ -221,16 +222,20 @@ function report(started: number, load0: number, logins: LoginRun[], baseline: st
   out.push(`phases: ${WARMUP_SECONDS} s warm-up, ${SECONDS} s measured; attempts = verdicts the client saw; recorded = replied credentials found in the store (telnetlogin events)`);
   for (const name of serverNames) out.push(`  ${name}: ${SERVERS[name]!.label}`);
   out.push('');
+  const medians = medianRuns(logins);
+  // The bare reference's figure for the same load, from the same run: the host's speed moves both alike.
+  const bareCpu = new Map(medians.filter(({ run: r }) => r.server === 'bare').map(({ run: r }) => [`${r.attempts} ${r.concurrency}`, cpuPerAttempt(r)]));
   out.push(table(
-    ['server', 'attempts', 'conc', 'attempts/s', 'p50 ms', 'p99 ms', 'srv CPU%', 'CPU ms/att', 'store ms/att c+f', 'syscalls/att r+w', 'recorded', 'dropped', 'shed', 'peak RSS MB', 'client CPU%', 'other CPU%',
+    ['server', 'attempts', 'conc', 'attempts/s', 'p50 ms', 'p99 ms', 'srv CPU%', 'CPU ms/att', 'x bare', 'store ms/att c+f', 'syscalls/att r+w', 'recorded', 'dropped', 'shed', 'peak RSS MB', 'client CPU%', 'other CPU%',
       ...(REPEAT > 1 ? ['CPU ms/att, all runs'] : [])],
-    medianRuns(logins).map(({ run: r, all }) => {
+    medians.map(({ run: r, all }) => {
       const lat = latencies(r);
       const n = attemptsInWindow(r);
+      const bare = r.server === 'bare' ? undefined : bareCpu.get(`${r.attempts} ${r.concurrency}`);
       return [
         r.server, r.attempts === 1 ? '1/conn (Mirai)' : `${r.attempts}/conn (brute)`, String(r.concurrency),
         fixed(perSecond(r), 0), fixed(percentile(lat, 50), 2), fixed(percentile(lat, 99), 2),
-        fixed(cpuPercent(r), 0), fixed(cpuPerAttempt(r), 3), r.store ? `${fixed(r.store.commitMs, 3)}+${fixed(r.store.foldMs, 3)}` : '-',
+        fixed(cpuPercent(r), 0), fixed(cpuPerAttempt(r), 3), bare ? fixed(cpuPerAttempt(r) / bare, 2) : '-', r.store ? `${fixed(r.store.commitMs, 3)}+${fixed(r.store.foldMs, 3)}` : '-',
         `${fixed(r.io.readCalls / n, 1)}+${fixed(r.io.writeCalls / n, 1)}`,
         recordedText(r),
         String(r.client.closedEarly + r.client.stalled), String(r.shed), mb(r.peakRss), fixed((r.clientCpuMs / r.client.windowMs) * 100, 0),
@@ -240,6 +245,7 @@ function report(started: number, load0: number, logins: LoginRun[], baseline: st
     }),
   ));
   out.push('  CPU ms/att = server CPU in the window / attempts in the window (sensors: events stored with a time in it); srv CPU% of one core');
+  out.push('  x bare = CPU ms/att over the bare reference\'s for the same load in this run (the host\'s speed moves both; compare runs by it)');
   out.push('  store ms/att c+f = the store\'s time per event in its commits + in its folds into the feed summaries and rollups (its /metrics, whole run)');
   out.push('  syscalls/att = the server\'s read-like + write-like system calls (/proc/PID/io) per attempt; dropped = connections ended or');
   out.push('  stalled before their last verdict; shed = connections the sensor refused (limits); client CPU% = this benchmark process;');
