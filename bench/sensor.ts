@@ -14,7 +14,10 @@
 //   BENCH_CONCURRENCY=1,20,200 parallel connections per phase (the reference runs the last)
 //   BENCH_ATTEMPTS=1,3         attempts per connection (the persona allows 3)
 //   BENCH_SERVERS=default,prompt0,bare   servers to measure: the default persona,
-//                              promptDelayMs 0 (both with failure delay 0), the bare reference
+//                              promptDelayMs 0 (both with failure delay 0), the bare reference;
+//                              also outbox: `telnetlogin sensor` as prompt0, its outbox publishing
+//                              to NATS JetStream (BENCH_NATS, default TELNETLOGIN_TEST_NATS or
+//                              nats://127.0.0.1:4222; a stream of its own, removed at the end)
 //   BENCH_IDLE=10000           idle connections against the first server (0: skip)
 //   BENCH_FLOOD=50             garbage-flood connections against the last sensor (0: skip)
 //   BENCH_REPEAT=1             measure every load this many times, the servers taking turns (the
@@ -30,7 +33,8 @@ import { openIdleConnections } from './lib/idle.ts';
 import { LoginLoad, type LoginLoadResult } from './lib/login-client.ts';
 import { CLOCK_TICKS, machineBusyMs, type IoCounters } from './lib/proc.ts';
 import { countRecorded, type Phase, type PhaseCount } from './lib/recorded.ts';
-import { ServerUnderTest, type ServerKind } from './lib/server-process.ts';
+import { countPublished } from './lib/published.ts';
+import { SENSOR_ID, ServerUnderTest, type ServerKind } from './lib/server-process.ts';
 import { table } from './lib/table.ts';
 
 function numbers(name: string, fallback: number[]): number[] {
@@ -50,11 +54,16 @@ const [FLOOD] = numbers('BENCH_FLOOD', [50]) as [number];
 const [REPEAT] = numbers('BENCH_REPEAT', [1]) as [number];
 const DIR = process.env.BENCH_DIR || tmpdir();
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+const NATS_URL = process.env.BENCH_NATS || process.env.TELNETLOGIN_TEST_NATS || 'nats://127.0.0.1:4222';
 
 const SERVERS: Record<string, { label: string; server: ServerKind }> = {
   default: { label: 'default persona (prompt delay 20-50 ms)', server: { kind: 'sensor', config: {}, failureDelay: '0' } },
   prompt0: { label: 'persona with promptDelayMs 0', server: { kind: 'sensor', config: { persona: { promptDelayMs: 0 } }, failureDelay: '0' } },
   bare: { label: 'bare Node.js reference (prompts only, records nothing)', server: { kind: 'bare' } },
+  outbox: {
+    label: `telnetlogin sensor, promptDelayMs 0, its outbox publishing to ${NATS_URL} (the broker's CPU not counted)`,
+    server: { kind: 'sensor', config: { persona: { promptDelayMs: 0 } }, failureDelay: '0', nats: { url: NATS_URL, root: `bench${process.pid}` } },
+  },
 };
 const serverNames = (process.env.BENCH_SERVERS || 'default,prompt0,bare').split(',');
 for (const name of serverNames) if (!SERVERS[name]) throw new Error(`BENCH_SERVERS: unknown "${name}" (${Object.keys(SERVERS).join(', ')})`);
@@ -219,7 +228,7 @@ function report(started: number, load0: number, logins: LoginRun[], baseline: st
   out.push(`telnetlogin sensor benchmark  ${new Date(started).toISOString()}, ${cpus().length} CPUs, node ${process.version}, load average ${load0.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`);
   out.push(`server: ./bin/telnetlogin run --failure-delay 0, store on ${DIR}; CPU = utime+stime of its process tree (${CLOCK_TICKS} ticks/s), RSS = VmRSS of the tree`);
   out.push('clients: loopback, sources rotating over 127.N.0.1-127.N.3.254; each answers the options like Mirai, then sends a unique user/password pair');
-  out.push(`phases: ${WARMUP_SECONDS} s warm-up, ${SECONDS} s measured; attempts = verdicts the client saw; recorded = replied credentials found in the store (telnetlogin events)`);
+  out.push(`phases: ${WARMUP_SECONDS} s warm-up, ${SECONDS} s measured; attempts = verdicts the client saw; recorded = replied credentials found in the store (telnetlogin events; outbox: in its JetStream stream)`);
   for (const name of serverNames) out.push(`  ${name}: ${SERVERS[name]!.label}`);
   out.push('');
   const medians = medianRuns(logins);
@@ -331,9 +340,18 @@ async function main(): Promise<void> {
       runs.get(floodTarget)!.push(flood.quiet, flood.flooded);
     }
     for (const name of sensorNames) {
-      progress(`${name}: reading the store (telnetlogin events)`);
+      const server = servers.get(name)!;
       const list = runs.get(name)!;
-      const counts = await countRecorded(servers.get(name)!.dataDir, list.map((r) => r.phase));
+      const phases = list.map((r) => r.phase);
+      let counts: PhaseCount[];
+      if (server.nats) {
+        progress(`${name}: reading what the outbox published (JetStream)`);
+        await server.outboxDrained();
+        counts = await countPublished(server.nats, SENSOR_ID, phases);
+      } else {
+        progress(`${name}: reading the store (telnetlogin events)`);
+        counts = await countRecorded(server.dataDir, phases);
+      }
       list.forEach((r, i) => (r.recorded = counts[i]));
     }
   } finally {

@@ -28,12 +28,35 @@ export interface PhaseCount {
 const bin = fileURLToPath(new URL('../../bin/telnetlogin', import.meta.url));
 const TIMEOUT_MS = 120_000;
 
+/** Matches recorded events (in their JSON form) against the phases' replied credentials. */
+export class Tally {
+  readonly counts: PhaseCount[];
+  readonly #phases: Phase[];
+  /** username -> the phase whose client sent it. */
+  readonly #owner = new Map<string, number>();
+
+  constructor(phases: Phase[]) {
+    this.#phases = phases;
+    this.counts = phases.map((): PhaseCount => ({ matched: 0, inWindow: 0, foreignInWindow: 0 }));
+    phases.forEach((p, i) => p.replied.forEach((_, username) => this.#owner.set(username, i)));
+  }
+
+  add(e: { time: string; username: string; password: string }): void {
+    const i = this.#owner.get(e.username);
+    if (i !== undefined && this.#phases[i]!.replied.get(e.username) === e.password) this.counts[i]!.matched++;
+    const time = Date.parse(e.time);
+    this.#phases.forEach((p, k) => {
+      if (time < p.from || time > p.to) return;
+      this.counts[k]!.inWindow++;
+      if (i === undefined) this.counts[k]!.foreignInWindow++;
+    });
+  }
+}
+
 /** Counts, for each phase, its recorded credentials and the events stored in its window. */
 export async function countRecorded(dataDir: string, phases: Phase[]): Promise<PhaseCount[]> {
-  const counts = phases.map((): PhaseCount => ({ matched: 0, inWindow: 0, foreignInWindow: 0 }));
-  if (phases.length === 0) return counts;
-  const owner = new Map<string, number>();
-  phases.forEach((p, i) => p.replied.forEach((_, username) => owner.set(username, i)));
+  const tally = new Tally(phases);
+  if (phases.length === 0) return tally.counts;
   const since = new Date(Math.min(...phases.map((p) => p.since))).toISOString();
   const child = track(spawn(bin, ['events', '--data-dir', dataDir, '--since', since], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let stderr = '';
@@ -41,21 +64,11 @@ export async function countRecorded(dataDir: string, phases: Phase[]): Promise<P
   const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
-    for await (const line of createInterface({ input: child.stdout!, crlfDelay: Infinity })) {
-      const e = JSON.parse(line) as { time: string; username: string; password: string };
-      const i = owner.get(e.username);
-      if (i !== undefined && phases[i]!.replied.get(e.username) === e.password) counts[i]!.matched++;
-      const time = Date.parse(e.time);
-      phases.forEach((p, k) => {
-        if (time < p.from || time > p.to) return;
-        counts[k]!.inWindow++;
-        if (i === undefined) counts[k]!.foreignInWindow++;
-      });
-    }
+    for await (const line of createInterface({ input: child.stdout!, crlfDelay: Infinity })) tally.add(JSON.parse(line));
     const code = await exited;
     if (code !== 0) throw new Error(`telnetlogin events exited with ${code}:\n${stderr}`);
   } finally {
     clearTimeout(timer);
   }
-  return counts;
+  return tally.counts;
 }

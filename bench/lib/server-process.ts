@@ -1,12 +1,15 @@
 // The server under test as a child process, measured from outside through
 // /proc: the real `telnetlogin run` with its own store in a temporary
-// directory, or the bare reference server (bare-server.ts).
+// directory, `telnetlogin sensor` with its outbox there publishing to a NATS
+// stream of its own, or the bare reference server (bare-server.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { removeNow, temporary, track } from './cleanup.ts';
+import { createStream, dropStream } from './published.ts';
 import { treeCpuMs, treeIo, treeRssBytes, type IoCounters } from './proc.ts';
 
 export type ServerKind =
@@ -16,8 +19,16 @@ export type ServerKind =
       config: object;
       /** --failure-delay */
       failureDelay: string;
+      /** Runs `telnetlogin sensor` (outbox, then NATS JetStream under this root) instead of `run` (embedded store). */
+      nats?: NatsTarget;
     }
   | { kind: 'bare' };
+
+export interface NatsTarget {
+  url: string;
+  /** The subject root of the bench's own stream (removed when the server stops). */
+  root: string;
+}
 
 export interface ServerOptions {
   /** Parent of the temporary directory (default: the OS temp dir); its disk decides the cost of fsync. */
@@ -27,10 +38,13 @@ export interface ServerOptions {
 }
 
 const bin = fileURLToPath(new URL('../../bin/telnetlogin', import.meta.url));
+/** The sensors' --sensor-id. */
+export const SENSOR_ID = 'bench';
 const bare = fileURLToPath(new URL('./bare-server.ts', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 const RSS_SAMPLE_MS = 200;
+const DRAIN_TIMEOUT_MS = 60_000;
 
 export class ServerUnderTest {
   #peakRss = 0;
@@ -43,18 +57,24 @@ export class ServerUnderTest {
     readonly telnetPort: number,
     /** The sensor's HTTP base URL; undefined for the bare server. */
     readonly httpUrl: string | undefined,
+    /** Where a `telnetlogin sensor` publishes; undefined for `run` and the bare server. */
+    readonly nats: NatsTarget | undefined,
   ) {
     this.#sampler = setInterval(() => this.#sampleRss(), RSS_SAMPLE_MS);
   }
 
   /** Starts the server on loopback ports it picks itself; resolves once it listens. */
   static async start(server: ServerKind, options: ServerOptions = {}): Promise<ServerUnderTest> {
+    if (server.kind === 'sensor' && server.nats) await createStream(server.nats);
     const root = temporary(mkdtempSync(join(options.parentDir ?? tmpdir(), 'telnetlogin-bench-')));
     let args: string[];
     if (server.kind === 'sensor') {
       writeFileSync(join(root, 'config.json'), JSON.stringify(server.config));
-      args = ['run', '--config', join(root, 'config.json'), '--data-dir', join(root, 'data'),
-        '--telnet-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--failure-delay', server.failureDelay, '--sensor-id', 'bench'];
+      const where = server.nats
+        ? ['sensor', '--outbox', join(root, 'outbox'), '--nats', server.nats.url, '--nats-root', server.nats.root]
+        : ['run', '--data-dir', join(root, 'data')];
+      args = [...where, '--config', join(root, 'config.json'),
+        '--telnet-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--failure-delay', server.failureDelay, '--sensor-id', SENSOR_ID];
     } else {
       args = ['--import', 'tsx', bare];
     }
@@ -83,10 +103,11 @@ export class ServerUnderTest {
           }
         });
       });
-      return new ServerUnderTest(child, root, () => stderr, telnetPort, httpUrl);
+      return new ServerUnderTest(child, root, () => stderr, telnetPort, httpUrl, server.kind === 'sensor' ? server.nats : undefined);
     } catch (err) {
       child.kill('SIGKILL');
       removeNow(root);
+      if (server.kind === 'sensor' && server.nats) await dropStream(server.nats);
       throw new Error(`${args.join(' ')}: ${(err as Error).message}\n${stderr}`);
     }
   }
@@ -136,7 +157,16 @@ export class ServerUnderTest {
     return values;
   }
 
-  /** SIGTERM (the store flushes, a CPU profile is written), SIGKILL if it lingers; removes the store. */
+  /** Resolves once a `telnetlogin sensor`'s outbox is empty: the broker has every event it recorded. */
+  async outboxDrained(): Promise<void> {
+    const end = Date.now() + DRAIN_TIMEOUT_MS;
+    while ((await this.metrics()).telnetlogin_outbox_depth !== 0) {
+      if (Date.now() > end) throw new Error(`the outbox still holds events after ${DRAIN_TIMEOUT_MS} ms`);
+      await sleep(200);
+    }
+  }
+
+  /** SIGTERM (the store flushes, a CPU profile is written), SIGKILL if it lingers; removes the store (and the stream). */
   async stop(): Promise<void> {
     clearInterval(this.#sampler);
     if (this.child.exitCode === null && this.child.signalCode === null) {
@@ -147,6 +177,7 @@ export class ServerUnderTest {
       clearTimeout(timer);
     }
     removeNow(this.root);
+    if (this.nats) await dropStream(this.nats);
   }
 
   #sampleRss(): void {
