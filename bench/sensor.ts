@@ -130,7 +130,7 @@ async function loginRun(server: ServerUnderTest, name: string, attempts: number,
   const after = await server.metrics();
   const shed = (after.telnetlogin_connections_shed_total ?? 0) - (before.telnetlogin_connections_shed_total ?? 0);
   const delta = (name: string) => (after[name] ?? NaN) - (before[name] ?? NaN);
-  const store = server.httpUrl
+  const store = server.httpUrl && !server.nats // the embedded store's (a `telnetlogin sensor` has an outbox instead)
     ? {
         commitMs: (delta('telnetlogin_store_commit_seconds_sum') * 1000) / delta('telnetlogin_store_committed_events_total'),
         foldMs: (delta('telnetlogin_store_fold_seconds_sum') * 1000) / delta('telnetlogin_store_folded_events_total'),

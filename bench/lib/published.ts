@@ -3,7 +3,7 @@
 // credentials whose "Login incorrect" the clients saw (as recorded.ts does for
 // the embedded store).
 import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { natsNames } from '../../src/transport/subjects.ts';
 import { parseEventMessage } from '../../src/transport/event-message.ts';
 import { Tally, type Phase, type PhaseCount } from './recorded.ts';
@@ -17,8 +17,7 @@ export async function countPublished(nats: NatsTarget, sensor: string, phases: P
   const tally = new Tally(phases);
   const names = natsNames(nats.root);
   const subject = names.eventSubject(sensor);
-  const nc = await connect({ servers: nats.url, reconnect: false });
-  try {
+  await withBroker(nats, async (nc) => {
     const info = await (await jetstreamManager(nc)).streams.info(names.stream, { subjects_filter: subject });
     const total = info.state.subjects?.[subject] ?? 0;
     const consumer = await jetstream(nc).consumers.get(names.stream, { filter_subjects: subject });
@@ -30,9 +29,7 @@ export async function countPublished(nats: NatsTarget, sensor: string, phases: P
         read++;
       }
     }
-  } finally {
-    await nc.close();
-  }
+  });
   return tally.counts;
 }
 
@@ -43,23 +40,27 @@ export async function countPublished(nats: NatsTarget, sensor: string, phases: P
  */
 export async function createStream(nats: NatsTarget): Promise<void> {
   const names = natsNames(nats.root);
-  const nc = await connect({ servers: nats.url, reconnect: false }).catch((err: Error) => {
-    throw new Error(`no NATS broker at ${nats.url} (BENCH_NATS sets another): ${err.message}`);
-  });
-  try {
+  await withBroker(nats, async (nc) => {
     await (await jetstreamManager(nc)).streams.add({
       name: names.stream, subjects: names.streamSubjects, storage: StorageType.File, retention: RetentionPolicy.Limits,
     });
-  } finally {
-    await nc.close();
-  }
+  });
 }
 
 /** Removes the bench's stream from the broker. */
 export async function dropStream(nats: NatsTarget): Promise<void> {
-  const nc = await connect({ servers: nats.url, reconnect: false });
-  try {
+  await withBroker(nats, async (nc) => {
     await (await jetstreamManager(nc)).streams.delete(natsNames(nats.root).stream);
+  });
+}
+
+/** Runs `use` on a connection of its own to the bench's broker. */
+async function withBroker(nats: NatsTarget, use: (nc: NatsConnection) => Promise<void>): Promise<void> {
+  const nc = await connect({ servers: nats.url, reconnect: false }).catch((err: Error) => {
+    throw new Error(`no NATS broker at ${nats.url} (BENCH_NATS sets another): ${err.message}`);
+  });
+  try {
+    await use(nc);
   } finally {
     await nc.close();
   }

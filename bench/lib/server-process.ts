@@ -65,13 +65,14 @@ export class ServerUnderTest {
 
   /** Starts the server on loopback ports it picks itself; resolves once it listens. */
   static async start(server: ServerKind, options: ServerOptions = {}): Promise<ServerUnderTest> {
-    if (server.kind === 'sensor' && server.nats) await createStream(server.nats);
+    const nats = server.kind === 'sensor' ? server.nats : undefined;
+    if (nats) await createStream(nats);
     const root = temporary(mkdtempSync(join(options.parentDir ?? tmpdir(), 'telnetlogin-bench-')));
     let args: string[];
     if (server.kind === 'sensor') {
       writeFileSync(join(root, 'config.json'), JSON.stringify(server.config));
-      const where = server.nats
-        ? ['sensor', '--outbox', join(root, 'outbox'), '--nats', server.nats.url, '--nats-root', server.nats.root]
+      const where = nats
+        ? ['sensor', '--outbox', join(root, 'outbox'), '--nats', nats.url, '--nats-root', nats.root]
         : ['run', '--data-dir', join(root, 'data')];
       args = [...where, '--config', join(root, 'config.json'),
         '--telnet-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--failure-delay', server.failureDelay, '--sensor-id', SENSOR_ID];
@@ -103,11 +104,11 @@ export class ServerUnderTest {
           }
         });
       });
-      return new ServerUnderTest(child, root, () => stderr, telnetPort, httpUrl, server.kind === 'sensor' ? server.nats : undefined);
+      return new ServerUnderTest(child, root, () => stderr, telnetPort, httpUrl, nats);
     } catch (err) {
       child.kill('SIGKILL');
       removeNow(root);
-      if (server.kind === 'sensor' && server.nats) await dropStream(server.nats);
+      if (nats) await dropStream(nats);
       throw new Error(`${args.join(' ')}: ${(err as Error).message}\n${stderr}`);
     }
   }
